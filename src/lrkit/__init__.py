@@ -1,0 +1,33 @@
+"""lrkit: learning-rate schedules as exact, composable, closed-form values.
+
+>>> import lrkit
+>>> s = lrkit.warmup(lrkit.cosine(3e-4, 0.0, steps=9000), steps=1000)
+>>> [round(s(t), 7) for t in (0, 500, 1000, 5500, 10000)]
+[0.0, 0.00015, 0.0003, 0.00015, 0.0]
+"""
+from ._base import Schedule, from_config
+from ._combinators import add, clip, mul, repeat, sequence, warmup
+from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
+from ._namespace import Namespace, namespace
+from ._recipes import Recipe, multistep, one_cycle, step_decay, wsd
+from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
+                      inverse_time, linear, linear_cosine, natural_exp, one_minus_sqrt, piecewise_constant,
+                      piecewise_linear, polynomial)
+from ._spec import parse
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # shapes
+    "constant", "linear", "polynomial", "exponential", "inverse_time", "natural_exp", "inverse_sqrt",
+    "cosine", "one_minus_sqrt", "linear_cosine", "piecewise_constant", "piecewise_linear",
+    "cosine_restarts", "cyclic", "function",
+    # combinators
+    "sequence", "warmup", "repeat", "mul", "add", "clip",
+    # recipes
+    "step_decay", "multistep", "one_cycle", "wsd",
+    # values, text and config
+    "Schedule", "Recipe", "parse", "from_config", "Namespace", "namespace",
+    # errors
+    "LrkitError", "LrkitValueError", "LrkitTypeError", "SpecError",
+]

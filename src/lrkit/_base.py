@@ -1,0 +1,204 @@
+"""The Schedule base class: evaluation on scalars, numpy arrays and other array namespaces; repr,
+equality and config for free from the frozen dataclass fields."""
+import dataclasses
+import importlib
+import math
+import numbers
+import types
+
+import numpy as np
+
+from ._errors import LrkitTypeError, LrkitValueError, SpecError
+from ._namespace import MATH, NUMPY, namespace
+
+#: Every schedule class by name: the spec parser and from_config accept exactly these.
+REGISTRY = {}
+
+
+def register(cls):
+    """Turn ``cls`` into a frozen dataclass schedule and register it under its (lowercase) name."""
+    cls = dataclasses.dataclass(frozen=True, repr=False)(cls)
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def _negative_step(step):
+    return LrkitValueError(f"step must be a finite number >= 0, got {step!r}")
+
+
+class Schedule:
+    """A learning-rate schedule: an immutable value mapping the update count ``t >= 0`` to a number.
+
+    ``schedule(k)`` is the value used by update ``k`` (counting from 0). Call it with a Python
+    int/float (returns a float), a numpy array or list of steps (returns a float64 array), or any
+    array with ``xp=`` its namespace module (``jax.numpy``, ``keras.ops``, ``torch``).
+    """
+
+    __slots__ = ()
+
+    def _f(self, t, xp):  # the formula, written once against the namespace xp
+        raise NotImplementedError
+
+    def __call__(self, step, xp=None):
+        if xp is None:
+            kind = type(step)
+            if kind is int or kind is float:
+                if step >= 0 and step != math.inf:
+                    value = self._f(step, MATH)
+                    return value if type(value) is float else float(value)
+                raise _negative_step(step)
+            return self._call_default(step)
+        ns = namespace(xp)
+        if ns is MATH or ns is NUMPY:
+            return self._call_default(step)
+        return self._f(ns.to_float(step), ns)
+
+    def _call_default(self, step):
+        if isinstance(step, bool):
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {step!r}")
+        if isinstance(step, numbers.Real) and np.ndim(step) == 0 and not isinstance(step, np.ndarray):
+            return self(int(step) if isinstance(step, numbers.Integral) else float(step))
+        kind = type(step).__module__.partition(".")[0]
+        if kind in ("torch", "jax", "jaxlib", "keras", "tensorflow"):
+            raise LrkitTypeError(
+                f"step is a {type(step).__module__}.{type(step).__name__}: pass its namespace, "
+                f"e.g. schedule(step, xp=torch) / xp=jax.numpy / xp=keras.ops")
+        t = np.asarray(step)
+        if t.dtype.kind not in "iuf":
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {step!r}")
+        t = t.astype(np.float64)
+        if t.size and not (np.all(t >= 0) and np.all(np.isfinite(t))):
+            bad = t[~((t >= 0) & np.isfinite(t))][0]
+            raise _negative_step(bad.item())
+        with np.errstate(over="ignore", under="ignore"):
+            value = np.asarray(self._f(t, NUMPY), dtype=np.float64)
+        return value if value.shape == t.shape else np.broadcast_to(value, t.shape).copy()
+
+    # ---- composition -------------------------------------------------------------------------
+    def __mul__(self, other):
+        if not isinstance(other, (Schedule, numbers.Real)):
+            return NotImplemented
+        from ._combinators import mul
+        return mul(self, other)
+
+    def __rmul__(self, other):
+        if not isinstance(other, numbers.Real):
+            return NotImplemented
+        from ._combinators import mul
+        return mul(other, self)
+
+    def __add__(self, other):
+        if not isinstance(other, (Schedule, numbers.Real)):
+            return NotImplemented
+        from ._combinators import add
+        return add(self, other)
+
+    def __radd__(self, other):
+        if not isinstance(other, numbers.Real):
+            return NotImplemented
+        from ._combinators import add
+        return add(other, self)
+
+    # ---- text and config ---------------------------------------------------------------------
+    def __repr__(self):
+        parts = []
+        for i, f in enumerate(dataclasses.fields(self)):
+            value = getattr(self, f.name)
+            if f.default is not dataclasses.MISSING and _same(value, f.default):
+                continue
+            text = _repr_value(value)
+            parts.append(text if i == 0 and isinstance(value, Schedule) else f"{f.name}={text}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def to_config(self):
+        """A JSON-safe dict (nested for composites) that ``lrkit.from_config`` turns back into an equal schedule."""
+        config = {"name": type(self).__name__}
+        for f in dataclasses.fields(self):
+            config[f.name] = _to_json(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
+        return config
+
+
+def _same(a, b):
+    return type(a) is type(b) and a == b
+
+
+def _repr_value(value, nested=False):
+    if isinstance(value, tuple):
+        inner = ", ".join(_repr_value(v, True) for v in value)
+        return f"({inner})" if nested else f"[{inner}]"
+    if isinstance(value, types.FunctionType):
+        return repr(function_reference(value) or value)
+    return repr(value)
+
+
+def _to_json(value, where):
+    if isinstance(value, Schedule):
+        return value.to_config()
+    if isinstance(value, (tuple, list)):
+        return [_to_json(v, where) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if callable(value):
+        ref = function_reference(value)
+        if ref is None:
+            raise LrkitValueError(
+                f"{where}={value!r} cannot be saved in a config: it is not importable by name "
+                f"(define it with def at module level, not as a lambda or a nested function)")
+        return ref
+    raise LrkitTypeError(f"{where}={value!r} is not JSON-safe")
+
+
+def function_reference(fn):
+    """``'module:qualname'`` if importing that gives back ``fn`` itself, else None."""
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    if not module or "<" in qualname or module == "__main__":
+        return None
+    try:
+        return f"{module}:{qualname}" if resolve_function(f"{module}:{qualname}") is fn else None
+    except LrkitValueError:
+        return None
+
+
+def resolve_function(reference):
+    """The plain Python function named ``'module:qualname'``."""
+    module, sep, qualname = reference.partition(":")
+    names = qualname.split(".")
+    if not sep or not all(p.isidentifier() for p in module.split(".") + names):
+        raise LrkitValueError(f"function reference must look like 'module:name', got {reference!r}")
+    try:
+        obj = importlib.import_module(module)
+        for name in names:
+            obj = getattr(obj, name)
+    except (ImportError, AttributeError) as error:
+        raise LrkitValueError(f"function reference {reference!r} cannot be imported: {error}") from None
+    if not isinstance(obj, types.FunctionType):
+        raise LrkitValueError(f"function reference {reference!r} must name a Python function, got {obj!r}")
+    return obj
+
+
+def from_config(config):
+    """The schedule described by ``config`` (a dict from ``to_config()``; JSON-loaded is fine)."""
+    if not isinstance(config, dict):
+        raise SpecError(f"config must be a dict with a 'name' key, got {config!r}")
+    name = config.get("name")
+    cls = REGISTRY.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise SpecError(f"config name must be one of {', '.join(sorted(REGISTRY))}, got {name!r}")
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(config) - set(names) - {"name"})
+    if unknown:
+        raise SpecError(f"config for {name} has unknown key(s) {unknown}; allowed: {names}")
+    required = [f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [n for n in required if n not in config]
+    if missing:
+        raise SpecError(f"config for {name} lacks required key(s) {missing}")
+    return cls(**{k: _from_json(v) for k, v in config.items() if k != "name"})
+
+
+def _from_json(value):
+    if isinstance(value, dict):
+        return from_config(value)
+    if isinstance(value, list):
+        return tuple(_from_json(v) for v in value)
+    return value

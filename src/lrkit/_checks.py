@@ -1,0 +1,82 @@
+"""Argument validation shared by every schedule: each check names the argument, the rule and the value."""
+import math
+import numbers
+
+from ._errors import LrkitTypeError, LrkitValueError
+
+
+def real(name, value):
+    """A finite real number, returned as a plain int or float (numpy scalars included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise LrkitTypeError(f"{name} must be a real number, got {value!r}")
+    value = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if not math.isfinite(value):
+        raise LrkitValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def non_negative(name, value):
+    value = real(name, value)
+    if value < 0:
+        raise LrkitValueError(f"{name} must be >= 0, got {value!r}")
+    return value
+
+
+def positive(name, value):
+    value = real(name, value)
+    if value <= 0:
+        raise LrkitValueError(f"{name} must be > 0, got {value!r}")
+    return value
+
+
+def at_least(name, value, low):
+    value = real(name, value)
+    if value < low:
+        raise LrkitValueError(f"{name} must be >= {low}, got {value!r}")
+    return value
+
+
+def fraction(name, value):
+    """A number strictly between 0 and 1."""
+    value = real(name, value)
+    if not 0 < value < 1:
+        raise LrkitValueError(f"{name} must be in (0, 1), got {value!r}")
+    return value
+
+
+def flag(name, value):
+    if not isinstance(value, bool):
+        raise LrkitTypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def choice(name, value, options):
+    if value not in options:
+        allowed = ", ".join(repr(o) for o in options)
+        raise LrkitValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def increasing(name, values, check=real):
+    """A non-empty sequence of numbers, each > the one before; returned as a tuple."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise LrkitTypeError(f"{name} must be a list of numbers, got {values!r}")
+    values = tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
+    for i in range(1, len(values)):
+        if values[i] <= values[i - 1]:
+            raise LrkitValueError(
+                f"{name} must be strictly increasing, got {list(values)!r} "
+                f"({name}[{i}]={values[i]!r} <= {name}[{i - 1}]={values[i - 1]!r})")
+    return values
+
+
+def schedule(name, value):
+    from ._base import Schedule
+    if not isinstance(value, Schedule):
+        raise LrkitTypeError(f"{name} must be an lrkit schedule, got {value!r}")
+    return value
+
+
+def schedule_or_number(name, value):
+    from ._base import Schedule
+    return value if isinstance(value, Schedule) else real(name, value)

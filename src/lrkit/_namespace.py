@@ -1,0 +1,116 @@
+"""The tiny array namespaces every formula is written against.
+
+A formula uses arithmetic operators on the step ``t`` plus ``xp.where, minimum, maximum, clip,
+floor, ceil, cos, exp, log, sqrt``. Frameworks are never imported here: a namespace is built from
+the module object the caller passes (``numpy``, ``jax.numpy``, ``keras.ops``, ``torch``).
+"""
+import math
+import types
+
+import numpy as np
+
+from ._errors import LrkitTypeError
+
+_FUNCTIONS = ("where", "minimum", "maximum", "floor", "ceil", "cos", "exp", "log", "sqrt")
+
+
+class Namespace:
+    """A named bundle of the array functions a formula may call, plus ``to_float(steps)``."""
+
+    def __init__(self, name, to_float, **functions):
+        missing = set(_FUNCTIONS) - set(functions)
+        if missing:
+            raise LrkitTypeError(f"namespace {name!r} lacks {sorted(missing)}")
+        self.name = name
+        self.to_float = to_float
+        for key, fn in functions.items():
+            setattr(self, key, fn)
+
+    def clip(self, x, low, high):
+        return self.minimum(self.maximum(x, low), high)
+
+    def __repr__(self):
+        return f"<lrkit namespace {self.name}>"
+
+
+def _scalar_where(cond, a, b):
+    return a if cond else b
+
+
+# Plain Python floats: the per-step path of every adapter (math is ~50x cheaper than numpy on a scalar).
+MATH = Namespace("math", to_float=lambda t: t, where=_scalar_where, minimum=min, maximum=max,
+                 floor=math.floor, ceil=math.ceil, cos=math.cos, exp=math.exp, log=math.log,
+                 sqrt=math.sqrt)
+
+NUMPY = Namespace("numpy", to_float=lambda t: np.asarray(t, dtype=np.float64),
+                  **{f: getattr(np, f) for f in _FUNCTIONS})
+
+
+def _from_torch(torch):
+    def pair(a, b):  # torch.minimum/maximum take tensors only
+        if not isinstance(a, torch.Tensor):
+            a = torch.as_tensor(a, dtype=b.dtype, device=b.device)
+        elif not isinstance(b, torch.Tensor):
+            b = torch.as_tensor(b, dtype=a.dtype, device=a.device)
+        return a, b
+
+    def minimum(a, b):
+        return torch.minimum(*pair(a, b))
+
+    def maximum(a, b):
+        return torch.maximum(*pair(a, b))
+
+    def to_float(t):
+        t = torch.as_tensor(t)
+        return t if t.is_floating_point() else t.to(torch.get_default_dtype())
+
+    return Namespace("torch", to_float=to_float, where=torch.where, minimum=minimum, maximum=maximum,
+                     **{f: getattr(torch, f) for f in ("floor", "ceil", "cos", "exp", "log", "sqrt")})
+
+
+def _from_keras_ops(ops):
+    def to_float(t):
+        t = ops.convert_to_tensor(t)
+        return t if "float" in str(t.dtype) else ops.cast(t, "float32")
+
+    return Namespace("keras.ops", to_float=to_float, **{f: getattr(ops, f) for f in _FUNCTIONS})
+
+
+def _from_array_module(module):
+    """jax.numpy and any other module with numpy's names for these functions."""
+    def to_float(t):
+        t = module.asarray(t)
+        return t if "float" in str(t.dtype) else module.asarray(t, dtype=float)
+
+    return Namespace(module.__name__, to_float=to_float, **{f: getattr(module, f) for f in _FUNCTIONS})
+
+
+_cache = {}
+
+
+def namespace(xp):
+    """The lrkit namespace for ``xp``: an lrkit Namespace, or the module ``math``, ``numpy``,
+    ``jax.numpy``, ``keras.ops`` or ``torch``."""
+    if isinstance(xp, Namespace):
+        return xp
+    if not isinstance(xp, types.ModuleType):
+        raise LrkitTypeError(
+            f"xp must be a module (numpy, jax.numpy, keras.ops, torch) or an lrkit Namespace, got {xp!r}")
+    name = xp.__name__
+    found = _cache.get(name)
+    if found is None:
+        if name == "math":
+            found = MATH
+        elif name == "numpy":
+            found = NUMPY
+        elif name == "torch":
+            found = _from_torch(xp)
+        elif name in ("keras.ops", "keras.src.ops"):
+            found = _from_keras_ops(xp)
+        elif all(hasattr(xp, f) for f in _FUNCTIONS + ("asarray",)):
+            found = _from_array_module(xp)
+        else:
+            raise LrkitTypeError(
+                f"xp={name!r} lacks array functions lrkit needs ({', '.join(_FUNCTIONS)}, asarray)")
+        _cache[name] = found
+    return found

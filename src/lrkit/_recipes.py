@@ -1,0 +1,153 @@
+"""Named recipes: schedules defined only by shapes and combinators. Each keeps its own readable
+repr (and config); ``.expanded`` shows what it is built from."""
+import typing
+
+from . import _checks as check
+from ._base import Schedule, register
+from ._combinators import clip, sequence, warmup
+from ._errors import LrkitValueError
+from ._shapes import constant, cosine, exponential, linear, one_minus_sqrt, piecewise_constant
+
+
+class Recipe(Schedule):
+    """A schedule whose formula is another lrkit schedule, built once at construction."""
+
+    def _build(self):
+        raise NotImplementedError
+
+    def __post_init__(self):
+        object.__setattr__(self, "expanded", self._build())
+
+    def _f(self, t, xp):
+        return self.expanded._f(t, xp)
+
+
+def _set(obj, name, value):
+    object.__setattr__(obj, name, value)
+
+
+@register
+class step_decay(Recipe):
+    """Multiply by ``gamma`` every ``period`` updates (torch StepLR): ``start * gamma ** floor(t / period)``.
+
+    >>> [round(step_decay(0.1, period=3)(t), 6) for t in range(7)]
+    [0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.001]
+    """
+    start: float
+    period: float
+    gamma: float = 0.1
+
+    def _build(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "period", check.positive("period", self.period))
+        _set(self, "gamma", check.non_negative("gamma", self.gamma))
+        return exponential(self.start, self.gamma, steps=self.period, staircase=True)
+
+
+@register
+class multistep(Recipe):
+    """Multiply by ``gamma`` at each milestone (torch MultiStepLR): ``start * gamma ** #{m <= t}``.
+
+    >>> [round(multistep(0.1, milestones=[3, 7])(t), 6) for t in range(9)]
+    [0.1, 0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001]
+    """
+    start: float
+    milestones: typing.Tuple[float, ...]
+    gamma: float = 0.1
+
+    def _build(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "milestones", check.increasing("milestones", self.milestones, check.non_negative))
+        _set(self, "gamma", check.non_negative("gamma", self.gamma))
+        values = [self.start * self.gamma ** i for i in range(len(self.milestones) + 1)]
+        return piecewise_constant(self.milestones, values)
+
+
+@register
+class one_cycle(Recipe):
+    """The 1cycle policy (Smith & Topin 2018, "Super-Convergence"), as torch OneCycleLR.
+
+    Up from ``peak / div_factor`` to ``peak`` until step ``pct_start * steps - 1``, then down to
+    ``peak / div_factor / final_div_factor`` at step ``steps - 1`` (with ``three_phase``, first back
+    to ``peak / div_factor`` at ``2 * pct_start * steps - 2``). ``anneal`` is ``"cos"`` or ``"linear"``.
+
+    >>> s = one_cycle(1.0, steps=10, pct_start=0.3, anneal="linear", div_factor=10.0, final_div_factor=1.0)
+    >>> [round(s(t), 3) for t in range(10)]
+    [0.1, 0.55, 1.0, 0.871, 0.743, 0.614, 0.486, 0.357, 0.229, 0.1]
+    """
+    peak: float
+    steps: float
+    pct_start: float = 0.3
+    anneal: str = "cos"
+    div_factor: float = 25.0
+    final_div_factor: float = 1e4
+    three_phase: bool = False
+
+    def _build(self):
+        _set(self, "peak", check.non_negative("peak", self.peak))
+        _set(self, "steps", check.positive("steps", self.steps))
+        _set(self, "pct_start", check.fraction("pct_start", self.pct_start))
+        check.choice("anneal", self.anneal, ("cos", "linear"))
+        _set(self, "div_factor", check.positive("div_factor", self.div_factor))
+        _set(self, "final_div_factor", check.positive("final_div_factor", self.final_div_factor))
+        check.flag("three_phase", self.three_phase)
+        initial = self.peak / self.div_factor
+        final = initial / self.final_div_factor
+        shape = cosine if self.anneal == "cos" else linear
+        up_end = float(self.pct_start * self.steps) - 1
+        if self.three_phase:
+            ends = [up_end, float(2 * self.pct_start * self.steps) - 2, self.steps - 1]
+            levels = [initial, self.peak, initial, final]
+        else:
+            ends = [up_end, self.steps - 1]
+            levels = [initial, self.peak, final]
+        starts = [0.0] + ends[:-1]
+        if not all(end > begin for begin, end in zip(starts, ends)):
+            raise LrkitValueError(
+                f"one_cycle phases need pct_start * steps > 1 and room after the warmup, got "
+                f"pct_start={self.pct_start!r}, steps={self.steps!r} (phase ends {ends})")
+        parts = [shape(levels[i], levels[i + 1], steps=ends[i] - starts[i]) for i in range(len(ends))]
+        return sequence(parts, boundaries=ends[:-1])
+
+
+@register
+class wsd(Recipe):
+    """Warmup-stable-decay (Hägele et al. 2024; Hu et al. 2024 "MiniCPM"): linear warmup over
+    ``warmup`` updates, ``peak`` held, then a cooldown of ``decay`` updates to ``end``, ``steps`` in all.
+
+    ``shape``: ``"1-sqrt"`` (``one_minus_sqrt``), ``"linear"``, ``"cosine"`` or ``"exponential"``
+    (geometric from ``peak`` to ``end``, which must then be > 0).
+
+    >>> s = wsd(1.0, steps=10, warmup=2, decay=4, shape="linear")
+    >>> [s(t) for t in range(11)]
+    [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    """
+    peak: float
+    steps: float
+    warmup: float
+    decay: float
+    shape: str = "1-sqrt"
+    end: float = 0.0
+
+    def _build(self):
+        _set(self, "peak", check.non_negative("peak", self.peak))
+        _set(self, "steps", check.positive("steps", self.steps))
+        _set(self, "warmup", check.non_negative("warmup", self.warmup))
+        _set(self, "decay", check.positive("decay", self.decay))
+        check.choice("shape", self.shape, ("1-sqrt", "linear", "cosine", "exponential"))
+        _set(self, "end", check.non_negative("end", self.end))
+        if self.end > self.peak:
+            raise LrkitValueError(f"end must be <= peak for a decay, got end={self.end!r} > peak={self.peak!r}")
+        stable = self.steps - self.warmup - self.decay
+        if stable < 0:
+            raise LrkitValueError(
+                f"warmup + decay must fit in steps, got warmup={self.warmup!r} + decay={self.decay!r} > steps={self.steps!r}")
+        if self.shape == "exponential":
+            if self.end <= 0:
+                raise LrkitValueError(f"an exponential cooldown needs end > 0, got end={self.end!r}")
+            cooldown = clip(exponential(self.peak, self.end / self.peak, steps=self.decay), floor=self.end)
+        else:
+            cooldown = {"1-sqrt": one_minus_sqrt, "linear": linear, "cosine": cosine}[self.shape](
+                self.peak, self.end, steps=self.decay)
+        body = sequence([constant(self.peak), cooldown], boundaries=[stable]) if stable > 0 else cooldown
+        return warmup(body, steps=self.warmup) if self.warmup > 0 else body

@@ -1,0 +1,465 @@
+"""The shapes: one frozen dataclass per curve, one formula each, validated at construction."""
+import math
+import typing
+
+from . import _checks as check
+from ._base import Schedule, register, resolve_function, function_reference
+from ._errors import LrkitTypeError, LrkitValueError
+
+
+def _set(obj, name, value):
+    object.__setattr__(obj, name, value)
+
+
+def _progress(t, steps, staircase, xp):
+    """t / steps, floored when staircase (TF's ``global_step / decay_steps``)."""
+    p = t / steps
+    return xp.floor(p) if staircase else p
+
+
+@register
+class constant(Schedule):
+    """The same value at every step: ``value``.
+
+    >>> constant(0.1)(12345)
+    0.1
+    """
+    value: float
+
+    def __post_init__(self):
+        _set(self, "value", check.non_negative("value", self.value))
+
+    def _f(self, t, xp):
+        return t * 0.0 + self.value
+
+
+@register
+class linear(Schedule):
+    """Straight line from ``start`` to ``end`` over ``steps`` updates, then ``end``.
+
+    ``lr(t) = start + (end - start) * min(t, steps) / steps``
+
+    >>> [round(linear(0.0, 1.0, steps=4)(t), 3) for t in range(6)]
+    [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+    start: float
+    end: float
+    steps: float
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "end", check.non_negative("end", self.end))
+        _set(self, "steps", check.positive("steps", self.steps))
+
+    def _f(self, t, xp):
+        return self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
+
+
+@register
+class polynomial(Schedule):
+    """Polynomial decay from ``start`` to ``end`` over ``steps`` (TF ``polynomial_decay``, torch PolynomialLR).
+
+    ``lr(t) = (start - end) * (1 - min(t, steps) / steps) ** power + end``; with ``cycle=True`` the
+    horizon restarts at every multiple of ``steps``: ``steps * ceil(t / steps)`` (1 at ``t = 0``).
+
+    >>> [round(polynomial(1.0, 0.0, steps=4, power=2.0)(t), 4) for t in range(6)]
+    [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
+    """
+    start: float
+    end: float
+    steps: float
+    power: float = 1.0
+    cycle: bool = False
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "end", check.non_negative("end", self.end))
+        _set(self, "steps", check.positive("steps", self.steps))
+        _set(self, "power", check.positive("power", self.power))
+        check.flag("cycle", self.cycle)
+
+    def _f(self, t, xp):
+        if self.cycle:
+            horizon = self.steps * xp.where(t == 0, 1.0, xp.ceil(t / self.steps))
+            p = t / horizon
+        else:
+            p = xp.minimum(t, self.steps) / self.steps
+        return (self.start - self.end) * (1 - p) ** self.power + self.end
+
+
+@register
+class exponential(Schedule):
+    """Exponential decay, TF ``exponential_decay`` semantics; torch ExponentialLR is ``steps=1``.
+
+    ``lr(t) = start * gamma ** (t / steps)``, the exponent floored when ``staircase``.
+
+    >>> [round(exponential(0.1, 0.96, steps=1)(t), 6) for t in (0, 1, 11)]
+    [0.1, 0.096, 0.063824]
+    >>> [exponential(1.0, 0.5, steps=2, staircase=True)(t) for t in range(5)]
+    [1.0, 1.0, 0.5, 0.5, 0.25]
+    """
+    start: float
+    gamma: float
+    steps: float = 1
+    staircase: bool = False
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "gamma", check.non_negative("gamma", self.gamma))
+        _set(self, "steps", check.positive("steps", self.steps))
+        check.flag("staircase", self.staircase)
+
+    def _f(self, t, xp):
+        return self.start * self.gamma ** _progress(t, self.steps, self.staircase, xp)
+
+
+@register
+class inverse_time(Schedule):
+    """Inverse-time decay (TF ``inverse_time_decay``).
+
+    ``lr(t) = start / (1 + rate * t / steps)``, ``t / steps`` floored when ``staircase``.
+
+    >>> [round(inverse_time(0.1, 0.5, steps=1)(t), 4) for t in range(4)]
+    [0.1, 0.0667, 0.05, 0.04]
+    """
+    start: float
+    rate: float
+    steps: float = 1
+    staircase: bool = False
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "rate", check.non_negative("rate", self.rate))
+        _set(self, "steps", check.positive("steps", self.steps))
+        check.flag("staircase", self.staircase)
+
+    def _f(self, t, xp):
+        return self.start / (1 + self.rate * _progress(t, self.steps, self.staircase, xp))
+
+
+@register
+class natural_exp(Schedule):
+    """Natural-exponential decay (TF ``natural_exp_decay``).
+
+    ``lr(t) = start * exp(-rate * t / steps)``, ``t / steps`` floored when ``staircase``.
+
+    >>> [round(natural_exp(0.1, 0.5, steps=1)(t), 4) for t in range(4)]
+    [0.1, 0.0607, 0.0368, 0.0223]
+    """
+    start: float
+    rate: float
+    steps: float = 1
+    staircase: bool = False
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "rate", check.non_negative("rate", self.rate))
+        _set(self, "steps", check.positive("steps", self.steps))
+        check.flag("staircase", self.staircase)
+
+    def _f(self, t, xp):
+        return self.start * xp.exp(-self.rate * _progress(t, self.steps, self.staircase, xp))
+
+
+@register
+class inverse_sqrt(Schedule):
+    """Inverse square-root decay (Vaswani et al. 2017 "Attention is all you need"; HF ``inverse_sqrt``).
+
+    ``lr(t) = start / sqrt((t + steps) / steps)``: ``start`` at ``t = 0``, halved at ``t = 3 * steps``.
+    After a warmup of ``w`` updates, ``warmup(inverse_sqrt(peak, steps=w), steps=w)`` is the Noam
+    schedule ``peak * sqrt(w / t)`` and HF's ``get_inverse_sqrt_schedule`` (timescale ``steps``).
+
+    >>> [round(inverse_sqrt(1.0, steps=100)(t), 4) for t in (0, 100, 300)]
+    [1.0, 0.7071, 0.5]
+    """
+    start: float
+    steps: float
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "steps", check.positive("steps", self.steps))
+
+    def _f(self, t, xp):
+        return self.start / xp.sqrt((t + self.steps) / self.steps)
+
+
+@register
+class cosine(Schedule):
+    """Cosine annealing from ``start`` to ``end`` over ``steps``, then ``end`` (Loshchilov & Hutter 2017).
+
+    ``lr(t) = end + (start - end) * ((1 + cos(pi * min(t, steps) / steps)) / 2) ** exponent``.
+    ``end > start`` gives the rising half-cosine used by one-cycle's warmup.
+
+    >>> [round(cosine(1.0, 0.0, steps=4)(t), 4) for t in range(6)]
+    [1.0, 0.8536, 0.5, 0.1464, 0.0, 0.0]
+    """
+    start: float
+    end: float
+    steps: float
+    exponent: float = 1.0
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "end", check.non_negative("end", self.end))
+        _set(self, "steps", check.positive("steps", self.steps))
+        _set(self, "exponent", check.positive("exponent", self.exponent))
+
+    def _f(self, t, xp):
+        wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5
+        if self.exponent != 1:
+            wave = wave ** self.exponent
+        return self.end + (self.start - self.end) * wave
+
+
+@register
+class one_minus_sqrt(Schedule):
+    """The "1-sqrt" cooldown of warmup-stable-decay (Hägele et al. 2024, "Scaling Laws and
+    Compute-Optimal Training Beyond Fixed Training Durations").
+
+    ``lr(t) = end + (start - end) * (1 - sqrt(min(t, steps) / steps))``
+
+    >>> [round(one_minus_sqrt(1.0, 0.0, steps=4)(t), 4) for t in range(6)]
+    [1.0, 0.5, 0.2929, 0.134, 0.0, 0.0]
+    """
+    start: float
+    end: float
+    steps: float
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "end", check.non_negative("end", self.end))
+        _set(self, "steps", check.positive("steps", self.steps))
+        if self.end > self.start:
+            raise LrkitValueError(f"end must be <= start for a decay, got end={self.end!r} > start={self.start!r}")
+
+    def _f(self, t, xp):
+        return self.end + (self.start - self.end) * (1 - xp.sqrt(xp.minimum(t, self.steps) / self.steps))
+
+
+@register
+class linear_cosine(Schedule):
+    """Linear-cosine decay (Bello et al. 2017, "Neural Optimizer Search with RL"; TF ``linear_cosine_decay``).
+
+    With ``u = min(t, steps) / steps``:
+    ``lr(t) = start * ((alpha + 1 - u) * (1 + cos(2 pi periods u)) / 2 + beta)``.
+
+    >>> [round(linear_cosine(1.0, steps=4)(t), 4) for t in (0, 2, 4)]
+    [1.001, 0.251, 0.001]
+    """
+    start: float
+    steps: float
+    periods: float = 0.5
+    alpha: float = 0.0
+    beta: float = 0.001
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "steps", check.positive("steps", self.steps))
+        _set(self, "periods", check.non_negative("periods", self.periods))
+        _set(self, "alpha", check.non_negative("alpha", self.alpha))
+        _set(self, "beta", check.non_negative("beta", self.beta))
+
+    def _f(self, t, xp):
+        clamped = xp.minimum(t, self.steps)
+        linear_part = (self.steps - clamped) / self.steps
+        wave = 0.5 * (1.0 + xp.cos(math.pi * (2.0 * self.periods * (clamped / self.steps))))
+        return self.start * ((self.alpha + linear_part) * wave + self.beta)
+
+
+@register
+class piecewise_constant(Schedule):
+    """Constant pieces: ``values[i]`` between ``boundaries[i-1]`` and ``boundaries[i]``.
+
+    ``switch="at"`` (default; torch, optax): the value changes at ``t >= boundary``.
+    ``switch="after"`` (Keras ``PiecewiseConstantDecay``, TF ``piecewise_constant``): at ``t > boundary``.
+
+    >>> s = piecewise_constant([2, 4], [1.0, 0.5, 0.25])
+    >>> [s(t) for t in range(6)]
+    [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    >>> [piecewise_constant([2], [1.0, 0.5], switch="after")(t) for t in range(4)]
+    [1.0, 1.0, 1.0, 0.5]
+    """
+    boundaries: typing.Tuple[float, ...]
+    values: typing.Tuple[float, ...]
+    switch: str = "at"
+
+    def __post_init__(self):
+        _set(self, "boundaries", check.increasing("boundaries", self.boundaries, check.non_negative))
+        _set(self, "values", _values("values", self.values))
+        check.choice("switch", self.switch, ("at", "after"))
+        if len(self.values) != len(self.boundaries) + 1:
+            raise LrkitValueError(
+                f"values must have one more entry than boundaries ({len(self.boundaries)}), "
+                f"got {len(self.values)}: {list(self.values)!r}")
+
+    def _f(self, t, xp):
+        value = t * 0.0 + self.values[0]
+        after = self.switch == "after"
+        for boundary, v in zip(self.boundaries, self.values[1:]):
+            value = xp.where(t > boundary if after else t >= boundary, v, value)
+        return value
+
+
+def _values(name, values):
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise LrkitTypeError(f"{name} must be a list of numbers, got {values!r}")
+    return tuple(check.non_negative(f"{name}[{i}]", v) for i, v in enumerate(values))
+
+
+@register
+class piecewise_linear(Schedule):
+    """Straight lines through ``points`` ``[(step, value), ...]``; the first value before the first
+    point, the last after the last (ignite ``PiecewiseLinear``, fastai-style).
+
+    >>> s = piecewise_linear([(0, 0.0), (2, 1.0), (6, 0.0)])
+    >>> [s(t) for t in range(8)]
+    [0.0, 0.5, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+    points: typing.Tuple[typing.Tuple[float, float], ...]
+
+    def __post_init__(self):
+        points = self.points
+        if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
+            raise LrkitTypeError(f"points must be a list of (step, value) pairs, got {points!r}")
+        pairs = []
+        for i, p in enumerate(points):
+            if isinstance(p, (str, bytes)) or not hasattr(p, "__len__") or len(p) != 2:
+                raise LrkitTypeError(f"points[{i}] must be a (step, value) pair, got {p!r}")
+            pairs.append((check.non_negative(f"points[{i}] step", p[0]), check.non_negative(f"points[{i}] value", p[1])))
+        if not pairs:
+            raise LrkitValueError("points must hold at least one (step, value) pair, got []")
+        check.increasing("points steps", [p[0] for p in pairs])
+        _set(self, "points", tuple(pairs))
+
+    def _f(self, t, xp):
+        value = t * 0.0 + self.points[0][1]
+        for (s0, v0), (s1, v1) in zip(self.points, self.points[1:]):
+            segment = v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0)
+            value = xp.where(t >= s0, segment, value)
+        return value
+
+
+@register
+class cosine_restarts(Schedule):
+    """Cosine annealing with warm restarts, SGDR (Loshchilov & Hutter 2017): torch
+    CosineAnnealingWarmRestarts (``period=T_0, period_mult=T_mult, end=eta_min``) and Keras
+    CosineDecayRestarts (``period_mult=t_mul, peak_mult=m_mul, end=alpha*start``).
+
+    Cycle ``n`` starts at ``S_n = period * (period_mult**n - 1) / (period_mult - 1)`` (``period * n``
+    when ``period_mult == 1``), lasts ``T_n = period * period_mult**n`` and, with ``u = (t - S_n) / T_n``,
+    ``lr(t) = end + (start - end) * peak_mult**n * (1 + cos(pi u)) / 2``.
+
+    >>> s = cosine_restarts(1.0, 0.0, period=2, period_mult=2.0)
+    >>> [round(s(t), 3) for t in range(8)]
+    [1.0, 0.5, 1.0, 0.854, 0.5, 0.146, 1.0, 0.962]
+    """
+    start: float
+    end: float
+    period: float
+    period_mult: float = 1.0
+    peak_mult: float = 1.0
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "end", check.non_negative("end", self.end))
+        _set(self, "period", check.positive("period", self.period))
+        _set(self, "period_mult", check.at_least("period_mult", self.period_mult, 1))
+        _set(self, "peak_mult", check.non_negative("peak_mult", self.peak_mult))
+
+    def _cycle_start(self, n):
+        m = self.period_mult
+        return self.period * (m ** n - 1) / (m - 1)
+
+    def _f(self, t, xp):
+        m = self.period_mult
+        if m == 1:
+            n = xp.floor(t / self.period)
+            elapsed = t - n * self.period
+            length = self.period
+        else:
+            n = xp.floor(xp.log(t / self.period * (m - 1) + 1) / math.log(m))
+            # the log can land one cycle off at an exact restart: settle it with the cycle starts
+            n = xp.where(t < self._cycle_start(n), n - 1, n)
+            n = xp.where(t >= self._cycle_start(n + 1), n + 1, n)
+            elapsed = t - self._cycle_start(n)
+            length = self.period * m ** n
+        wave = (1 + xp.cos(math.pi * elapsed / length)) * 0.5
+        if self.peak_mult != 1:
+            wave = wave * self.peak_mult ** n
+        return self.end + (self.start - self.end) * wave
+
+
+@register
+class cyclic(Schedule):
+    """Cyclical learning rate (Smith 2017, "Cyclical Learning Rates for Training Neural Networks"),
+    as torch CyclicLR: up from ``start`` to ``peak`` in ``steps_up``, down in ``steps_down``.
+
+    With ``c = floor(1 + t / (up + down))`` and ``x = 1 + t / (up + down) - c``, the height is
+    ``x / r`` if ``x <= r`` else ``(x - 1) / (r - 1)`` (``r = up / (up + down)``), scaled by
+    1 (``"triangular"``), ``1 / 2**(c - 1)`` (``"triangular2"``) or ``gamma**t`` (``"exp_range"``):
+    ``lr(t) = start + (peak - start) * height * scale``.
+
+    >>> [cyclic(0.0, 1.0, steps_up=2)(t) for t in range(6)]
+    [0.0, 0.5, 1.0, 0.5, 0.0, 0.5]
+    >>> [cyclic(0.0, 1.0, steps_up=1, mode="triangular2")(t) for t in range(6)]
+    [0.0, 1.0, 0.0, 0.5, 0.0, 0.25]
+    """
+    start: float
+    peak: float
+    steps_up: float
+    steps_down: typing.Optional[float] = None
+    mode: str = "triangular"
+    gamma: float = 1.0
+
+    def __post_init__(self):
+        _set(self, "start", check.non_negative("start", self.start))
+        _set(self, "peak", check.non_negative("peak", self.peak))
+        _set(self, "steps_up", check.positive("steps_up", self.steps_up))
+        if self.steps_down is not None:
+            _set(self, "steps_down", check.positive("steps_down", self.steps_down))
+        check.choice("mode", self.mode, ("triangular", "triangular2", "exp_range"))
+        _set(self, "gamma", check.positive("gamma", self.gamma))
+        down = self.steps_up if self.steps_down is None else self.steps_down
+        total = float(self.steps_up + down)
+        object.__setattr__(self, "_total", total)
+        object.__setattr__(self, "_ratio", self.steps_up / total)
+
+    def _f(self, t, xp):
+        cycle = xp.floor(1 + t / self._total)
+        x = 1.0 + t / self._total - cycle
+        height = xp.where(x <= self._ratio, x / self._ratio, (x - 1) / (self._ratio - 1))
+        rise = (self.peak - self.start) * height
+        if self.mode == "triangular2":
+            rise = rise * (1 / (2.0 ** (cycle - 1)))
+        elif self.mode == "exp_range":
+            rise = rise * self.gamma ** t
+        return self.start + rise
+
+
+@register
+class function(Schedule):
+    """A user function of the step: ``lr(t) = fn(t)`` (torch LambdaLR's case is ``function(f) * base_lr``).
+
+    ``fn`` receives what the schedule is called with (a float, or an array with its namespace).
+    A module-level function saves in configs and specs as ``'module:name'``; a lambda or a nested
+    function works but cannot be saved (``to_config`` says so).
+
+    >>> s = function(lambda epoch: 1 / (epoch + 1)) * 0.1
+    >>> [round(s(t), 6) for t in range(4)]
+    [0.1, 0.05, 0.033333, 0.025]
+    """
+    fn: typing.Callable
+
+    def __post_init__(self):
+        if isinstance(self.fn, str):
+            _set(self, "fn", resolve_function(self.fn))
+        elif not callable(self.fn):
+            raise LrkitTypeError(f"fn must be a callable or a 'module:name' string, got {self.fn!r}")
+
+    def _f(self, t, xp):
+        return self.fn(t)
+
+    @property
+    def saveable(self):
+        """True when ``fn`` can be written in a config by name."""
+        return function_reference(self.fn) is not None

@@ -43,15 +43,27 @@ class Schedule:
         if xp is None:
             kind = type(step)
             if kind is int or kind is float:
-                if step >= 0 and step != math.inf:
-                    value = self._f(step, MATH)
-                    return value if type(value) is float else float(value)
+                if 0 <= step < math.inf:
+                    return self._scalar(step)
                 raise _negative_step(step)
             return self._call_default(step)
         ns = namespace(xp)
         if ns is MATH or ns is NUMPY:
             return self._call_default(step)
         return self._f(ns.to_float(step), ns)
+
+    def __getattr__(self, name):
+        if name == "_scalar":  # compiled on first scalar call, then an instance attribute
+            from ._compile import compile_scalar
+            scalar = compile_scalar(self)
+            object.__setattr__(self, "_scalar", scalar)
+            return scalar
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __getstate__(self):  # the compiled fast path is rebuilt after unpickling
+        state = dict(self.__dict__)
+        state.pop("_scalar", None)
+        return state
 
     def _call_default(self, step):
         if isinstance(step, bool):

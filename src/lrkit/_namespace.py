@@ -29,6 +29,10 @@ class Namespace:
     def clip(self, x, low, high):
         return self.minimum(self.maximum(x, low), high)
 
+    def apply(self, fn, x):
+        """``fn(x)`` for a user function (the tracer of the scalar fast path keeps it opaque)."""
+        return fn(x)
+
     def __repr__(self):
         return f"<lrkit namespace {self.name}>"
 

@@ -457,7 +457,7 @@ class function(Schedule):
             raise LrkitTypeError(f"fn must be a callable or a 'module:name' string, got {self.fn!r}")
 
     def _f(self, t, xp):
-        return self.fn(t)
+        return xp.apply(self.fn, t)
 
     @property
     def saveable(self):

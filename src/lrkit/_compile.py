@@ -1,0 +1,119 @@
+"""The per-step fast path: trace a schedule's formula once with symbolic values and compile it into
+one flat Python function of ``t`` (constants inlined, ``where`` as a conditional expression).
+
+The compiled function performs exactly the operations the ``math`` namespace would, in the same
+order, so its results are bitwise equal; only the interpreter overhead of the nested ``_f`` calls,
+attribute lookups and namespace indirection is gone. Formulas the tracer cannot follow (a user
+function that needs a real float, say) fall back to plain evaluation.
+"""
+import math
+
+from ._namespace import MATH, Namespace
+
+
+class _Untraceable(Exception):
+    pass
+
+
+class _Tape:
+    def __init__(self):
+        self.lines = []
+        self.constants = {}
+
+    def emit(self, expression):
+        name = f"v{len(self.lines)}"
+        self.lines.append(f"    {name} = {expression}")
+        return _Sym(self, name)
+
+    def bind(self, value):
+        """A name for a Python object the generated code calls (a user function)."""
+        name = f"_c{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+
+def _code(value):
+    if isinstance(value, _Sym):
+        return value.name
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f"({value!r})"
+    raise _Untraceable(f"cannot inline {value!r}")
+
+
+def _binary(symbol, reflected=False):
+    def method(self, other):
+        a, b = (other, self) if reflected else (self, other)
+        return self.tape.emit(f"{_code(a)} {symbol} {_code(b)}")
+    return method
+
+
+class _Sym:
+    __slots__ = ("tape", "name")
+    __hash__ = None
+
+    def __init__(self, tape, name):
+        self.tape, self.name = tape, name
+
+    __add__, __radd__ = _binary("+"), _binary("+", True)
+    __sub__, __rsub__ = _binary("-"), _binary("-", True)
+    __mul__, __rmul__ = _binary("*"), _binary("*", True)
+    __truediv__, __rtruediv__ = _binary("/"), _binary("/", True)
+    __pow__, __rpow__ = _binary("**"), _binary("**", True)
+    __lt__, __le__, __gt__, __ge__ = _binary("<"), _binary("<="), _binary(">"), _binary(">=")
+    __eq__, __ne__ = _binary("=="), _binary("!=")
+
+    def __neg__(self):
+        return self.tape.emit(f"-{self.name}")
+
+    def __pos__(self):
+        return self
+
+    def __bool__(self):
+        raise _Untraceable("the formula branches on the step with `if`")
+
+    def __float__(self):
+        raise _Untraceable("the formula needs a real float")
+
+    __int__ = __index__ = __float__
+
+
+def _namespace(tape):
+    def call(name):
+        return lambda x: tape.emit(f"_{name}({_code(x)})")
+
+    def where(cond, a, b):
+        return tape.emit(f"{_code(a)} if {_code(cond)} else {_code(b)}")
+
+    def minimum(a, b):  # builtin min(a, b): a unless b < a
+        return tape.emit(f"{_code(b)} if {_code(b)} < {_code(a)} else {_code(a)}")
+
+    def maximum(a, b):  # builtin max(a, b): a unless b > a
+        return tape.emit(f"{_code(b)} if {_code(b)} > {_code(a)} else {_code(a)}")
+
+    ns = Namespace("trace", to_float=lambda t: t, where=where, minimum=minimum, maximum=maximum,
+                   **{f: call(f) for f in ("floor", "ceil", "cos", "exp", "log", "sqrt")})
+    ns.apply = lambda fn, x: tape.emit(f"{tape.bind(fn)}({_code(x)})")
+    return ns
+
+
+_MATH_NAMES = {f"_{f}": getattr(MATH, f) for f in ("floor", "ceil", "cos", "exp", "log", "sqrt")}
+
+
+def compile_scalar(schedule):
+    """A function ``t -> float`` equal, bit for bit, to ``float(schedule._f(t, MATH))``."""
+    tape = _Tape()
+    try:
+        result = schedule._f(_Sym(tape, "t"), _namespace(tape))
+        body = "\n".join(tape.lines) + f"\n    return _float({_code(result)})"
+    except (_Untraceable, TypeError, ValueError, ArithmeticError, AttributeError):
+        return lambda t: float(schedule._f(t, MATH))
+    names = {**_MATH_NAMES, **tape.constants, "_float": float}
+    params = "".join(f", {n}={n}" for n in names)
+    source = f"def scalar(t{params}):\n{body}\n"
+    scope = dict(names)
+    exec(compile(source, f"<lrkit {type(schedule).__name__}>", "exec"), scope)  # noqa: S102 - our own code
+    scalar = scope["scalar"]
+    scalar.source = source
+    return scalar

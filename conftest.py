@@ -1,6 +1,11 @@
-import pytest
+import os
 
-import lrkit
+# Keras 3 reads its backend once, at import; TensorFlow is not installed, so default to torch.
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import pytest  # noqa: E402
+
+import lrkit  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

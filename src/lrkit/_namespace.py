@@ -49,6 +49,11 @@ MATH = Namespace("math", to_float=lambda t: t, where=_scalar_where, minimum=min,
 NUMPY = Namespace("numpy", to_float=lambda t: np.asarray(t, dtype=np.float64),
                   **{f: getattr(np, f) for f in _FUNCTIONS})
 
+# float32 like TensorFlow's default dtype: Python-float constants stay weak, so every operation is
+# done in float32 (1-d so that NumPy 1.x value-based casting does not promote 0-d arrays).
+NUMPY32 = Namespace("numpy.float32", to_float=lambda t: np.atleast_1d(np.asarray(t, dtype=np.float32)),
+                    **{f: getattr(np, f) for f in _FUNCTIONS})
+
 
 def _from_torch(torch):
     def pair(a, b):  # torch.minimum/maximum take tensors only

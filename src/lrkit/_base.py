@@ -53,9 +53,8 @@ class Schedule:
         return self._f(ns.to_float(step), ns)
 
     def __getattr__(self, name):
-        if name == "_scalar":  # compiled on first scalar call, then an instance attribute
-            from ._compile import compile_scalar
-            scalar = compile_scalar(self)
+        if name == "_scalar":  # the per-step path, an instance attribute once set
+            scalar = _lazy_scalar(self)
             object.__setattr__(self, "_scalar", scalar)
             return scalar
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -128,6 +127,36 @@ class Schedule:
         for f in dataclasses.fields(self):
             config[f.name] = _to_json(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
         return config
+
+    # ---- pictures (matplotlib, imported only when called) -------------------------------------
+    def plot(self, steps=None, ax=None, *, label=None, log=False, steps_per_epoch=None, markers=True, **line):
+        """Draw the curve over updates ``0 .. steps - 1`` (default: up to where it ends) on ``ax``
+        (default: pyplot's current Axes), markers at phase boundaries; returns the Axes.
+        ``line`` goes to ``Axes.plot`` (color, linewidth, ...). Needs matplotlib (``lrkit[plot]``)."""
+        from ._plot import schedule_plot
+        return schedule_plot(self, steps=steps, ax=ax, label=label, log=log, steps_per_epoch=steps_per_epoch,
+                             markers=markers, **line)
+
+    def _repr_png_(self):
+        """The curve inline in Jupyter (None without matplotlib: the text repr is shown instead)."""
+        from ._plot import png_bytes
+        return png_bytes(self)
+
+
+def _lazy_scalar(schedule):
+    """Plain evaluation on the first call; from the second on, the compiled fast path (so a schedule
+    evaluated once, as in ``lrkit.tf``, never pays for compiling)."""
+    def first(t):
+        object.__setattr__(schedule, "_scalar", second)
+        return float(schedule._f(t, MATH))
+
+    def second(t):
+        from ._compile import compile_scalar
+        compiled = compile_scalar(schedule)
+        object.__setattr__(schedule, "_scalar", compiled)
+        return compiled(t)
+
+    return first
 
 
 def _same(a, b):

@@ -39,6 +39,10 @@ class Schedule:
     def _f(self, t, xp):  # the formula, written once against the namespace xp
         raise NotImplementedError
 
+    def _validate(self, name, rule, *args):
+        """Check field ``name`` with ``rule(name, value, *args)`` and keep the normalised value."""
+        object.__setattr__(self, name, rule(name, getattr(self, name), *args))
+
     def __call__(self, step, xp=None):
         if xp is None:
             kind = type(step)
@@ -78,7 +82,7 @@ class Schedule:
         if t.dtype.kind not in "iuf":
             raise LrkitTypeError(f"step must be a number or an array of numbers, got {step!r}")
         t = t.astype(np.float64)
-        if t.size and not (np.all(t >= 0) and np.all(np.isfinite(t))):
+        if t.size and not (t.min() >= 0 and t.max() < math.inf):  # NaN fails both
             bad = t[~((t >= 0) & np.isfinite(t))][0]
             raise _negative_step(bad.item())
         with np.errstate(over="ignore", under="ignore"):

@@ -77,6 +77,13 @@ def schedule(name, value):
     return value
 
 
-def schedule_or_number(name, value):
+def schedule_or_real(name, value):
     from ._base import Schedule
     return value if isinstance(value, Schedule) else real(name, value)
+
+
+def non_negative_list(name, values):
+    """A sequence of numbers >= 0, returned as a tuple."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise LrkitTypeError(f"{name} must be a list of numbers, got {values!r}")
+    return tuple(non_negative(f"{name}[{i}]", v) for i, v in enumerate(values))

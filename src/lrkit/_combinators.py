@@ -1,15 +1,10 @@
 """Combinators: schedules made of schedules. Each part keeps its own formula; these only move the clock."""
 import math
-import numbers
 import typing
 
 from . import _checks as check
 from ._base import Schedule, register
 from ._errors import LrkitTypeError, LrkitValueError
-
-
-def _set(obj, name, value):
-    object.__setattr__(obj, name, value)
 
 
 @register
@@ -28,8 +23,8 @@ class sequence(Schedule):
     def __post_init__(self):
         if isinstance(self.schedules, Schedule) or not hasattr(self.schedules, "__iter__"):
             raise LrkitTypeError(f"schedules must be a list of lrkit schedules, got {self.schedules!r}")
-        _set(self, "schedules", tuple(check.schedule(f"schedules[{i}]", s) for i, s in enumerate(self.schedules)))
-        _set(self, "boundaries", check.increasing("boundaries", self.boundaries, check.positive))
+        object.__setattr__(self, "schedules", tuple(check.schedule(f"schedules[{i}]", s) for i, s in enumerate(self.schedules)))
+        self._validate("boundaries", check.increasing, check.positive)
         if len(self.schedules) != len(self.boundaries) + 1:
             raise LrkitValueError(
                 f"boundaries must have one entry fewer than schedules ({len(self.schedules)}), "
@@ -65,15 +60,15 @@ class warmup(Schedule):
 
     def __post_init__(self):
         check.schedule("schedule", self.schedule)
-        _set(self, "steps", check.positive("steps", self.steps))
-        _set(self, "start", check.non_negative("start", self.start))
+        self._validate("steps", check.positive)
+        self._validate("start", check.non_negative)
         check.choice("shape", self.shape, ("linear", "cosine", "exponential"))
         peak = self.schedule(0)
         if self.shape == "exponential" and (self.start <= 0 or peak <= 0):
             raise LrkitValueError(
                 f"an exponential warmup needs start > 0 and schedule(0) > 0, got start={self.start!r}, "
                 f"schedule(0)={peak!r}")
-        _set(self, "_peak", peak)
+        object.__setattr__(self, "_peak", peak)
 
     def _f(self, t, xp):
         u = xp.minimum(t, self.steps) / self.steps
@@ -99,23 +94,19 @@ class repeat(Schedule):
 
     def __post_init__(self):
         check.schedule("schedule", self.schedule)
-        _set(self, "period", check.positive("period", self.period))
+        self._validate("period", check.positive)
 
     def _f(self, t, xp):
         local = xp.maximum(t - self.period * xp.floor(t / self.period), 0.0)
         return self.schedule._f(local, xp)
 
 
-def _operand(name, value):
-    return value if isinstance(value, Schedule) else check.real(name, value)
-
-
 class _Pointwise(Schedule):
     symbol = "?"
 
     def __post_init__(self):
-        _set(self, "left", _operand("left", self.left))
-        _set(self, "right", _operand("right", self.right))
+        self._validate("left", check.schedule_or_real)
+        self._validate("right", check.schedule_or_real)
         if not isinstance(self.left, Schedule) and not isinstance(self.right, Schedule):
             raise LrkitTypeError(f"{type(self).__name__} needs at least one schedule, got "
                                  f"{self.left!r} and {self.right!r}")
@@ -177,9 +168,9 @@ class clip(Schedule):
         if self.floor is None and self.ceiling is None:
             raise LrkitValueError("clip needs a floor or a ceiling, got neither")
         if self.floor is not None:
-            _set(self, "floor", check.real("floor", self.floor))
+            self._validate("floor", check.real)
         if self.ceiling is not None:
-            _set(self, "ceiling", check.real("ceiling", self.ceiling))
+            self._validate("ceiling", check.real)
         if self.floor is not None and self.ceiling is not None and self.floor > self.ceiling:
             raise LrkitValueError(f"floor must be <= ceiling, got floor={self.floor!r} > ceiling={self.ceiling!r}")
 

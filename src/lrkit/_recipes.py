@@ -22,10 +22,6 @@ class Recipe(Schedule):
         return self.expanded._f(t, xp)
 
 
-def _set(obj, name, value):
-    object.__setattr__(obj, name, value)
-
-
 @register
 class step_decay(Recipe):
     """Multiply by ``gamma`` every ``period`` updates (torch StepLR): ``start * gamma ** floor(t / period)``.
@@ -38,9 +34,9 @@ class step_decay(Recipe):
     gamma: float = 0.1
 
     def _build(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "period", check.positive("period", self.period))
-        _set(self, "gamma", check.non_negative("gamma", self.gamma))
+        self._validate("start", check.non_negative)
+        self._validate("period", check.positive)
+        self._validate("gamma", check.non_negative)
         return exponential(self.start, self.gamma, steps=self.period, staircase=True)
 
 
@@ -56,9 +52,9 @@ class multistep(Recipe):
     gamma: float = 0.1
 
     def _build(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "milestones", check.increasing("milestones", self.milestones, check.non_negative))
-        _set(self, "gamma", check.non_negative("gamma", self.gamma))
+        self._validate("start", check.non_negative)
+        self._validate("milestones", check.increasing, check.non_negative)
+        self._validate("gamma", check.non_negative)
         values = [self.start * self.gamma ** i for i in range(len(self.milestones) + 1)]
         return piecewise_constant(self.milestones, values)
 
@@ -84,12 +80,12 @@ class one_cycle(Recipe):
     three_phase: bool = False
 
     def _build(self):
-        _set(self, "peak", check.non_negative("peak", self.peak))
-        _set(self, "steps", check.positive("steps", self.steps))
-        _set(self, "pct_start", check.fraction("pct_start", self.pct_start))
+        self._validate("peak", check.non_negative)
+        self._validate("steps", check.positive)
+        self._validate("pct_start", check.fraction)
         check.choice("anneal", self.anneal, ("cos", "linear"))
-        _set(self, "div_factor", check.positive("div_factor", self.div_factor))
-        _set(self, "final_div_factor", check.positive("final_div_factor", self.final_div_factor))
+        self._validate("div_factor", check.positive)
+        self._validate("final_div_factor", check.positive)
         check.flag("three_phase", self.three_phase)
         initial = self.peak / self.div_factor
         final = initial / self.final_div_factor
@@ -130,12 +126,12 @@ class wsd(Recipe):
     end: float = 0.0
 
     def _build(self):
-        _set(self, "peak", check.non_negative("peak", self.peak))
-        _set(self, "steps", check.positive("steps", self.steps))
-        _set(self, "warmup", check.non_negative("warmup", self.warmup))
-        _set(self, "decay", check.positive("decay", self.decay))
+        self._validate("peak", check.non_negative)
+        self._validate("steps", check.positive)
+        self._validate("warmup", check.non_negative)
+        self._validate("decay", check.positive)
         check.choice("shape", self.shape, ("1-sqrt", "linear", "cosine", "exponential"))
-        _set(self, "end", check.non_negative("end", self.end))
+        self._validate("end", check.non_negative)
         if self.end > self.peak:
             raise LrkitValueError(f"end must be <= peak for a decay, got end={self.end!r} > peak={self.peak!r}")
         stable = self.steps - self.warmup - self.decay

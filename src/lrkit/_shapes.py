@@ -7,10 +7,6 @@ from ._base import Schedule, register, resolve_function, function_reference
 from ._errors import LrkitTypeError, LrkitValueError
 
 
-def _set(obj, name, value):
-    object.__setattr__(obj, name, value)
-
-
 def _progress(t, steps, staircase, xp):
     """t / steps, floored when staircase (TF's ``global_step / decay_steps``)."""
     p = t / steps
@@ -27,7 +23,7 @@ class constant(Schedule):
     value: float
 
     def __post_init__(self):
-        _set(self, "value", check.non_negative("value", self.value))
+        self._validate("value", check.non_negative)
 
     def _f(self, t, xp):
         return t * 0.0 + self.value
@@ -47,9 +43,9 @@ class linear(Schedule):
     steps: float
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "end", check.non_negative("end", self.end))
-        _set(self, "steps", check.positive("steps", self.steps))
+        self._validate("start", check.non_negative)
+        self._validate("end", check.non_negative)
+        self._validate("steps", check.positive)
 
     def _f(self, t, xp):
         return self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
@@ -72,10 +68,10 @@ class polynomial(Schedule):
     cycle: bool = False
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "end", check.non_negative("end", self.end))
-        _set(self, "steps", check.positive("steps", self.steps))
-        _set(self, "power", check.positive("power", self.power))
+        self._validate("start", check.non_negative)
+        self._validate("end", check.non_negative)
+        self._validate("steps", check.positive)
+        self._validate("power", check.positive)
         check.flag("cycle", self.cycle)
 
     def _f(self, t, xp):
@@ -104,9 +100,9 @@ class exponential(Schedule):
     staircase: bool = False
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "gamma", check.non_negative("gamma", self.gamma))
-        _set(self, "steps", check.positive("steps", self.steps))
+        self._validate("start", check.non_negative)
+        self._validate("gamma", check.non_negative)
+        self._validate("steps", check.positive)
         check.flag("staircase", self.staircase)
 
     def _f(self, t, xp):
@@ -128,9 +124,9 @@ class inverse_time(Schedule):
     staircase: bool = False
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "rate", check.non_negative("rate", self.rate))
-        _set(self, "steps", check.positive("steps", self.steps))
+        self._validate("start", check.non_negative)
+        self._validate("rate", check.non_negative)
+        self._validate("steps", check.positive)
         check.flag("staircase", self.staircase)
 
     def _f(self, t, xp):
@@ -152,9 +148,9 @@ class natural_exp(Schedule):
     staircase: bool = False
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "rate", check.non_negative("rate", self.rate))
-        _set(self, "steps", check.positive("steps", self.steps))
+        self._validate("start", check.non_negative)
+        self._validate("rate", check.non_negative)
+        self._validate("steps", check.positive)
         check.flag("staircase", self.staircase)
 
     def _f(self, t, xp):
@@ -176,8 +172,8 @@ class inverse_sqrt(Schedule):
     steps: float
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "steps", check.positive("steps", self.steps))
+        self._validate("start", check.non_negative)
+        self._validate("steps", check.positive)
 
     def _f(self, t, xp):
         return self.start / xp.sqrt((t + self.steps) / self.steps)
@@ -199,10 +195,10 @@ class cosine(Schedule):
     exponent: float = 1.0
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "end", check.non_negative("end", self.end))
-        _set(self, "steps", check.positive("steps", self.steps))
-        _set(self, "exponent", check.positive("exponent", self.exponent))
+        self._validate("start", check.non_negative)
+        self._validate("end", check.non_negative)
+        self._validate("steps", check.positive)
+        self._validate("exponent", check.positive)
 
     def _f(self, t, xp):
         wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5
@@ -226,9 +222,9 @@ class one_minus_sqrt(Schedule):
     steps: float
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "end", check.non_negative("end", self.end))
-        _set(self, "steps", check.positive("steps", self.steps))
+        self._validate("start", check.non_negative)
+        self._validate("end", check.non_negative)
+        self._validate("steps", check.positive)
         if self.end > self.start:
             raise LrkitValueError(f"end must be <= start for a decay, got end={self.end!r} > start={self.start!r}")
 
@@ -253,11 +249,11 @@ class linear_cosine(Schedule):
     beta: float = 0.001
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "steps", check.positive("steps", self.steps))
-        _set(self, "periods", check.non_negative("periods", self.periods))
-        _set(self, "alpha", check.non_negative("alpha", self.alpha))
-        _set(self, "beta", check.non_negative("beta", self.beta))
+        self._validate("start", check.non_negative)
+        self._validate("steps", check.positive)
+        self._validate("periods", check.non_negative)
+        self._validate("alpha", check.non_negative)
+        self._validate("beta", check.non_negative)
 
     def _f(self, t, xp):
         clamped = xp.minimum(t, self.steps)
@@ -284,8 +280,8 @@ class piecewise_constant(Schedule):
     switch: str = "at"
 
     def __post_init__(self):
-        _set(self, "boundaries", check.increasing("boundaries", self.boundaries, check.non_negative))
-        _set(self, "values", _values("values", self.values))
+        self._validate("boundaries", check.increasing, check.non_negative)
+        self._validate("values", check.non_negative_list)
         check.choice("switch", self.switch, ("at", "after"))
         if len(self.values) != len(self.boundaries) + 1:
             raise LrkitValueError(
@@ -298,12 +294,6 @@ class piecewise_constant(Schedule):
         for boundary, v in zip(self.boundaries, self.values[1:]):
             value = xp.where(t > boundary if after else t >= boundary, v, value)
         return value
-
-
-def _values(name, values):
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise LrkitTypeError(f"{name} must be a list of numbers, got {values!r}")
-    return tuple(check.non_negative(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
 @register
@@ -329,7 +319,7 @@ class piecewise_linear(Schedule):
         if not pairs:
             raise LrkitValueError("points must hold at least one (step, value) pair, got []")
         check.increasing("points steps", [p[0] for p in pairs])
-        _set(self, "points", tuple(pairs))
+        object.__setattr__(self, "points", tuple(pairs))
 
     def _f(self, t, xp):
         value = t * 0.0 + self.points[0][1]
@@ -360,11 +350,11 @@ class cosine_restarts(Schedule):
     peak_mult: float = 1.0
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "end", check.non_negative("end", self.end))
-        _set(self, "period", check.positive("period", self.period))
-        _set(self, "period_mult", check.at_least("period_mult", self.period_mult, 1))
-        _set(self, "peak_mult", check.non_negative("peak_mult", self.peak_mult))
+        self._validate("start", check.non_negative)
+        self._validate("end", check.non_negative)
+        self._validate("period", check.positive)
+        self._validate("period_mult", check.at_least, 1)
+        self._validate("peak_mult", check.non_negative)
 
     def _cycle_start(self, n):
         m = self.period_mult
@@ -412,13 +402,13 @@ class cyclic(Schedule):
     gamma: float = 1.0
 
     def __post_init__(self):
-        _set(self, "start", check.non_negative("start", self.start))
-        _set(self, "peak", check.non_negative("peak", self.peak))
-        _set(self, "steps_up", check.positive("steps_up", self.steps_up))
+        self._validate("start", check.non_negative)
+        self._validate("peak", check.non_negative)
+        self._validate("steps_up", check.positive)
         if self.steps_down is not None:
-            _set(self, "steps_down", check.positive("steps_down", self.steps_down))
+            self._validate("steps_down", check.positive)
         check.choice("mode", self.mode, ("triangular", "triangular2", "exp_range"))
-        _set(self, "gamma", check.positive("gamma", self.gamma))
+        self._validate("gamma", check.positive)
         down = self.steps_up if self.steps_down is None else self.steps_down
         total = float(self.steps_up + down)
         object.__setattr__(self, "_total", total)
@@ -452,7 +442,7 @@ class function(Schedule):
 
     def __post_init__(self):
         if isinstance(self.fn, str):
-            _set(self, "fn", resolve_function(self.fn))
+            object.__setattr__(self, "fn", resolve_function(self.fn))
         elif not callable(self.fn):
             raise LrkitTypeError(f"fn must be a callable or a 'module:name' string, got {self.fn!r}")
 

@@ -48,7 +48,10 @@ class Schedule:
             kind = type(step)
             if kind is int or kind is float:
                 if 0 <= step < math.inf:
-                    return self._scalar(step)
+                    try:
+                        return self._scalar(step)
+                    except OverflowError:  # Python floats raise where numpy gives inf (or a where-discarded inf)
+                        return float(self._call_default(np.float64(step)[None])[0])
                 raise _negative_step(step)
             return self._call_default(step)
         ns = namespace(xp)

@@ -47,8 +47,9 @@ class linear(Schedule):
         self._validate("end", check.non_negative)
         self._validate("steps", check.positive)
 
-    def _f(self, t, xp):
-        return self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
+    def _f(self, t, xp):  # exactly `end` from `steps` on (start + (end - start) * 1 may round off it)
+        line = self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
+        return xp.where(t >= self.steps, self.end, line)
 
 
 @register
@@ -80,7 +81,8 @@ class polynomial(Schedule):
             p = t / horizon
         else:
             p = xp.minimum(t, self.steps) / self.steps
-        return (self.start - self.end) * (1 - p) ** self.power + self.end
+        # the clamp keeps 1 - p >= 0 where a compiler rounds t / steps above 1 (NaN for a real power)
+        return (self.start - self.end) * xp.maximum(1 - p, 0.0) ** self.power + self.end
 
 
 @register
@@ -324,7 +326,7 @@ class piecewise_linear(Schedule):
     def _f(self, t, xp):
         value = t * 0.0 + self.points[0][1]
         for (s0, v0), (s1, v1) in zip(self.points, self.points[1:]):
-            segment = v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0)
+            segment = xp.where(t >= s1, v1, v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0))
             value = xp.where(t >= s0, segment, value)
         return value
 
@@ -409,6 +411,9 @@ class cyclic(Schedule):
             self._validate("steps_down", check.positive)
         check.choice("mode", self.mode, ("triangular", "triangular2", "exp_range"))
         self._validate("gamma", check.positive)
+        if self.mode == "exp_range" and self.gamma > 1:
+            raise LrkitValueError(f"gamma must be <= 1 for mode='exp_range' (the amplitude gamma**t would grow "
+                                  f"without bound), got {self.gamma!r}")
         down = self.steps_up if self.steps_down is None else self.steps_down
         total = float(self.steps_up + down)
         object.__setattr__(self, "_total", total)
@@ -420,7 +425,7 @@ class cyclic(Schedule):
         height = xp.where(x <= self._ratio, x / self._ratio, (x - 1) / (self._ratio - 1))
         rise = (self.peak - self.start) * height
         if self.mode == "triangular2":
-            rise = rise * (1 / (2.0 ** (cycle - 1)))
+            rise = rise * 0.5 ** (cycle - 1)  # = torch's 1 / 2.0 ** (cycle - 1), without its overflow
         elif self.mode == "exp_range":
             rise = rise * self.gamma ** t
         return self.start + rise

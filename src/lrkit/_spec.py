@@ -1,5 +1,6 @@
 """Spec strings: the Python API's own call syntax, read with an ``ast`` whitelist (never eval)."""
 import ast
+import dataclasses
 
 from ._base import REGISTRY, Schedule
 from ._combinators import add, mul
@@ -74,5 +75,6 @@ def _build(cls, args, kwargs, node, spec):
     except LrkitError as error:
         raise type(error)(f"{error} ({cls.__name__} {_where(node, spec)})") from None
     except TypeError as error:  # wrong arity / unknown keyword from the dataclass __init__
-        message = str(error).replace("__init__()", cls.__name__ + "()")
-        raise SpecError(f"{message} {_where(node, spec)}") from None
+        message = str(error).replace(f"{cls.__qualname__}.__init__()", f"{cls.__name__}()")
+        allowed = ", ".join(f.name for f in dataclasses.fields(cls) if f.init)
+        raise SpecError(f"{message} {_where(node, spec)}; {cls.__name__} takes: {allowed}") from None

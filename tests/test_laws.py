@@ -1,0 +1,441 @@
+"""Laws every lrkit schedule obeys, checked with Hypothesis over generated schedules of every kind,
+combinators nested in each other included.
+
+- vectorised == scalar: the numpy curve equals per-step calls (1e-12 relative);
+- config round trip: to_config -> json -> from_config gives an equal schedule (and equal values);
+- spec round trip: parse(repr(s)) == s;
+- continuity at warmup joins, and inside the recipes built from continuous pieces;
+- hold after the end: past its last change a schedule is constant (huge steps included);
+- periodicity of restarts (period_mult = 1) and of repeat; restart values for period_mult > 1;
+- pointwise algebra: (s * k)(t) == k * s(t), (s + c)(t) == s(t) + c, products/sums of schedules, clip;
+- any namespace: xp=torch and xp=jax.numpy (x64) equal numpy (1e-12 relative).
+
+Deterministic (derandomize, no example database) and bounded (fixed max_examples).
+
+Tolerance: 1e-12 relative. Where two evaluations use different libraries (numpy vs torch vs XLA), a
+cosine that comes within 1e-4 of its end may differ in the last ulp of ``cos`` and so by more than
+1e-12 *relative* to a value that small; those comparisons add an absolute ``AMP_ULPS`` ulps of the
+schedule's amplitude (its largest value over the sample), no more.
+"""
+import json
+import math
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+
+import lrkit
+from reference import HUGE, inverse_epoch
+
+REL = 1e-12
+FLOOR = 1e-300
+AMP_ULPS = 16
+EPS = np.finfo(np.float64).eps
+
+# No shrink phase: shrinking a nested schedule can take minutes; a failure prints the full example.
+LAW = settings(max_examples=200, derandomize=True, database=None, deadline=None,
+               phases=[Phase.explicit, Phase.reuse, Phase.generate],
+               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+FEW = settings(LAW, max_examples=60)
+
+
+# =====================================================================================================
+# strategies: random valid schedules of every kind
+# =====================================================================================================
+
+value = st.floats(1e-4, 10.0)
+fraction = st.floats(0.0, 1.0)
+length = st.one_of(st.integers(1, 400), st.floats(0.5, 400.0))
+flag = st.booleans()
+
+
+def increasing(elements, min_size=1, max_size=4):
+    return st.lists(elements, min_size=min_size, max_size=max_size, unique=True).map(sorted)
+
+
+@st.composite
+def one_minus_sqrt(draw):
+    a, b = sorted([draw(value), draw(value)])
+    return lrkit.one_minus_sqrt(b, a, steps=draw(length))
+
+
+@st.composite
+def piecewise_constant(draw):
+    bounds = draw(increasing(st.one_of(st.integers(0, 500), st.floats(0.0, 500.0))))
+    values = draw(st.lists(value, min_size=len(bounds) + 1, max_size=len(bounds) + 1))
+    return lrkit.piecewise_constant(bounds, values, switch=draw(st.sampled_from(["at", "after"])))
+
+
+@st.composite
+def piecewise_linear(draw):
+    xs = draw(increasing(st.one_of(st.integers(0, 500), st.floats(0.0, 500.0)), max_size=5))
+    # neighbouring points closer than 1e-6 make a near-vertical segment: fine, but not a useful example
+    assume(all(b - a > 1e-6 for a, b in zip(xs, xs[1:])))
+    return lrkit.piecewise_linear([(x, draw(value)) for x in xs])
+
+
+@st.composite
+def cosine_restarts(draw):
+    mult = draw(st.one_of(st.just(1.0), st.integers(1, 3), st.floats(1.0, 3.0)))
+    return lrkit.cosine_restarts(draw(value), draw(value), period=draw(length), period_mult=mult,
+                                 peak_mult=draw(st.floats(0.1, 1.0)))
+
+
+@st.composite
+def cyclic(draw):
+    return lrkit.cyclic(draw(value), draw(value), steps_up=draw(st.floats(1.0, 100.0)),
+                        steps_down=draw(st.one_of(st.none(), st.floats(1.0, 100.0))),
+                        mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
+                        gamma=draw(st.floats(0.9, 1.0)))
+
+
+@st.composite
+def multistep(draw):
+    return lrkit.multistep(draw(value), draw(increasing(st.integers(0, 500))), gamma=draw(st.floats(0.01, 1.0)))
+
+
+@st.composite
+def one_cycle(draw):
+    steps = draw(st.integers(20, 2000))
+    return lrkit.one_cycle(draw(value), steps=steps, pct_start=draw(st.floats(0.1, 0.45)),
+                           anneal=draw(st.sampled_from(["cos", "linear"])), div_factor=draw(st.floats(1.5, 100.0)),
+                           final_div_factor=draw(st.floats(1.0, 1e4)), three_phase=draw(flag))
+
+
+@st.composite
+def wsd(draw):
+    steps = draw(st.integers(10, 2000))
+    warm = draw(st.integers(0, steps // 3))
+    decay = draw(st.integers(1, steps - warm))
+    shape = draw(st.sampled_from(["1-sqrt", "linear", "cosine", "exponential"]))
+    peak = draw(value)
+    end = peak * draw(st.floats(1e-3 if shape == "exponential" else 0.0, 1.0))
+    return lrkit.wsd(peak, steps=steps, warmup=warm, decay=decay, shape=shape, end=end)
+
+
+leaves = st.one_of(
+    st.builds(lrkit.constant, value),
+    st.builds(lrkit.linear, value, value, steps=length),
+    st.builds(lrkit.polynomial, value, value, steps=length, power=st.floats(0.25, 4.0), cycle=flag),
+    st.builds(lrkit.exponential, value, st.floats(0.01, 1.0), steps=length, staircase=flag),
+    st.builds(lrkit.inverse_time, value, st.floats(0.0, 5.0), steps=length, staircase=flag),
+    st.builds(lrkit.natural_exp, value, st.floats(0.0, 5.0), steps=length, staircase=flag),
+    st.builds(lrkit.inverse_sqrt, value, steps=length),
+    st.builds(lrkit.cosine, value, value, steps=length, exponent=st.floats(0.5, 3.0)),
+    one_minus_sqrt(),
+    st.builds(lrkit.linear_cosine, value, steps=length, periods=st.floats(0.0, 3.0), alpha=fraction,
+              beta=st.floats(0.0, 0.1)),
+    piecewise_constant(),
+    piecewise_linear(),
+    cosine_restarts(),
+    cyclic(),
+    st.builds(lambda k: lrkit.function(inverse_epoch) * k, value),
+    st.builds(lrkit.step_decay, value, period=length, gamma=st.floats(0.01, 1.0)),
+    multistep(),
+    one_cycle(),
+    wsd(),
+)
+
+
+@st.composite
+def warmup_of(draw, child):
+    inner = draw(child)
+    shape = draw(st.sampled_from(["linear", "cosine", "exponential"]))
+    start = draw(st.one_of(st.just(0.0), value))
+    if shape == "exponential" and (start <= 0 or inner(0) <= 0):
+        shape = "linear"
+    return lrkit.warmup(inner, steps=draw(length), start=start, shape=shape)
+
+
+@st.composite
+def sequence_of(draw, child):
+    parts = draw(st.lists(child, min_size=2, max_size=3))
+    bounds = draw(increasing(st.one_of(st.integers(1, 500), st.floats(0.5, 500.0)),
+                             min_size=len(parts) - 1, max_size=len(parts) - 1))
+    return lrkit.sequence(parts, boundaries=bounds)
+
+
+@st.composite
+def clip_of(draw, child):
+    inner = draw(child)
+    lo, hi = sorted([draw(value), draw(value)])
+    kind = draw(st.sampled_from(["floor", "ceiling", "both"]))
+    return lrkit.clip(inner, floor=None if kind == "ceiling" else lo, ceiling=None if kind == "floor" else hi)
+
+
+def combinators(child):
+    return st.one_of(
+        warmup_of(child),
+        sequence_of(child),
+        st.builds(lrkit.repeat, child, period=length),
+        st.builds(lambda s, k: s * k, child, st.floats(0.01, 10.0)),
+        st.builds(lambda s, k: k * s, child, st.floats(0.01, 10.0)),
+        st.builds(lambda s, c: s + c, child, st.floats(0.0, 1.0)),
+        st.builds(lambda a, b: a * b, child, child),
+        st.builds(lambda a, b: a + b, child, child),
+        clip_of(child),
+    )
+
+
+schedules = st.recursive(leaves, combinators, max_leaves=5)
+steps_list = st.lists(st.one_of(st.integers(0, 1000), st.floats(0.0, 1000.0)), min_size=1, max_size=16)
+
+
+def close(a, b, atol=FLOOR):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return bool(np.all(np.abs(a - b) <= np.maximum(REL * np.abs(b), atol)))
+
+
+def amplitude_atol(values):
+    return AMP_ULPS * EPS * max(float(np.max(np.abs(values))), FLOOR)
+
+
+# =====================================================================================================
+# the laws
+# =====================================================================================================
+
+@LAW
+@given(schedules, steps_list)
+def test_vectorised_equals_scalar(s, ts):
+    curve = s(np.asarray(ts, dtype=np.float64))
+    scalar = [s(t) for t in ts]
+    assert all(type(v) is float for v in scalar)
+    assert close(curve, scalar), (s, ts, curve, scalar)
+
+
+@LAW
+@given(schedules)
+def test_config_round_trip(s):
+    config = s.to_config()
+    text = json.dumps(config)
+    back = lrkit.from_config(json.loads(text))
+    assert back == s and hash(back) == hash(s)
+    assert json.dumps(back.to_config()) == text
+    ts = np.array([0.0, 1.0, 17.5, 333.0])
+    assert np.array_equal(back(ts), s(ts))
+
+
+@LAW
+@given(schedules)
+def test_spec_round_trip(s):
+    text = repr(s)
+    back = lrkit.parse(text)
+    assert back == s, (text, repr(back))
+    assert repr(back) == text
+
+
+@FEW
+@given(schedules)
+def test_pickle_round_trip(s):
+    s(3.0)  # the compiled scalar path exists before pickling
+    back = pickle.loads(pickle.dumps(s))
+    assert back == s and back(3.0) == s(3.0) and back(7) == s(7)
+
+
+@LAW
+@given(warmup_of(schedules))
+def test_warmup_join_is_continuous(w):
+    peak, n = w.schedule(0), w.steps
+    assert close(w(0), w.start) and close(w(0.0), w.start)
+    assert close(w(n), peak)                          # at the join: the schedule's first value
+    scale = max(abs(peak), abs(w.start))
+    before = w(n * (1 - 1e-9))                        # just before: the ramp has (almost) arrived
+    assert abs(before - peak) <= 1e-6 * scale + FLOOR, (before, peak)
+    ramp = w(np.linspace(0.0, n, 64))                 # monotone ramp between start and peak
+    lo, hi = min(w.start, peak), max(w.start, peak)
+    assert np.all(ramp >= lo * (1 - 1e-12)) and np.all(ramp <= hi * (1 + 1e-12))
+    assert np.all(np.diff(ramp) * np.sign(peak - w.start) >= -1e-12 * scale)
+
+
+def phase_ends(s):
+    """Internal boundaries of a recipe built only from continuous pieces."""
+    e = s.expanded
+    ends = []
+    while True:
+        if isinstance(e, lrkit.warmup):
+            ends.append(e.steps)
+            offset, e = e.steps, e.schedule
+            if isinstance(e, lrkit.sequence):
+                ends += [offset + b for b in e.boundaries]
+            return ends
+        if isinstance(e, lrkit.sequence):
+            return ends + list(e.boundaries)
+        return ends
+
+
+@LAW
+@given(st.one_of(one_cycle(), wsd()))
+def test_recipes_are_continuous(s):
+    scale = max(float(np.max(s(np.linspace(0, s.steps, 200)))), FLOOR)
+    for b in phase_ends(s):
+        left, right = s(max(b - 1e-7, 0.0)), s(b)
+        assert abs(left - right) <= 1e-5 * scale, (b, left, right)
+
+
+def end_of(s):
+    """The step after which ``s`` no longer changes, or None if it changes forever."""
+    if isinstance(s, (lrkit.constant,)):
+        return 0.0
+    if isinstance(s, (lrkit.linear, lrkit.cosine, lrkit.one_minus_sqrt, lrkit.linear_cosine)):
+        return s.steps
+    if isinstance(s, lrkit.polynomial):
+        return None if s.cycle else s.steps
+    if isinstance(s, lrkit.piecewise_constant):
+        return s.boundaries[-1] if s.boundaries else 0.0
+    if isinstance(s, lrkit.piecewise_linear):
+        return s.points[-1][0]
+    if isinstance(s, lrkit.multistep):
+        return s.milestones[-1]
+    if isinstance(s, lrkit.one_cycle):
+        return s.steps - 1
+    if isinstance(s, lrkit.wsd):
+        return s.steps
+    if isinstance(s, lrkit.warmup):
+        inner = end_of(s.schedule)
+        return None if inner is None else s.steps + inner
+    if isinstance(s, lrkit.sequence):
+        inner = end_of(s.schedules[-1])
+        return None if inner is None else s.boundaries[-1] + inner
+    if isinstance(s, lrkit.clip):
+        return end_of(s.schedule)
+    if isinstance(s, (lrkit.mul, lrkit.add)):
+        ends = [end_of(x) if isinstance(x, lrkit.Schedule) else 0.0 for x in (s.left, s.right)]
+        return None if None in ends else max(ends)
+    return None  # exponential, inverse_time, natural_exp, inverse_sqrt, restarts, cyclic, repeat, function, ...
+
+
+def parts(s):
+    """``s`` and every schedule inside it (recipes through their expansion)."""
+    yield s
+    for item in vars(s).values():
+        for x in item if isinstance(item, tuple) else (item,):
+            if isinstance(x, lrkit.Schedule):
+                yield from parts(x)
+
+
+@LAW
+@given(schedules, st.lists(st.floats(0.0, 1e7), min_size=1, max_size=8))
+def test_hold_after_the_end(s, offsets):
+    end = end_of(s)
+    assume(end is not None)
+    # just past the end (a child's clock t - boundary can land an ulp short of its own end)
+    settled = end * (1 + 1e-9) + 1e-6
+    ts = [settled] + [settled + o for o in offsets] + [float(HUGE), HUGE]
+    held = s(settled)
+    values = [s(t) for t in ts]
+    assert close(values, [held] * len(ts)), (s, end, ts, values)
+    assert close(s(np.array(ts, dtype=np.float64)), [held] * len(ts))
+
+
+@LAW
+@given(st.builds(lrkit.cosine_restarts, value, value, period=length), st.floats(0.0, 0.999), st.integers(1, 10 ** 6))
+def test_restarts_are_periodic(s, u, k):
+    """period_mult = 1: s(t + k P) == s(t). The clock t + k P carries the rounding of k P (a few ulps of
+    k P), so the law holds to 1e-12 of the amplitude per 1000 periods; an exact restart needs an exact
+    k P (integer P: test_restart_values_with_period_mult)."""
+    t = u * s.period
+    amplitude = max(s.start, s.end)
+    tol = 1e-12 * amplitude * max(1.0, k / 1e3)
+    assert abs(s(t + k * s.period) - s(t)) <= tol
+    assert abs(s(np.array([t + k * s.period]))[0] - s(t)) <= tol
+
+
+@LAW
+@given(st.floats(1e-4, 10.0), st.floats(0.0, 10.0), st.integers(1, 50), st.integers(1, 4), st.floats(0.1, 1.0),
+       st.integers(0, 12))
+def test_restart_values_with_period_mult(start, end, period, mult, peak_mult, n):
+    """With integer T_0 and T_mult the cycle starts S_n = T_0 (m^n - 1)/(m - 1) are exact: the value
+    there is end + (start - end) peak_mult^n, and just before it the cycle has (almost) reached end."""
+    s = lrkit.cosine_restarts(start, end, period=period, period_mult=mult, peak_mult=peak_mult)
+    s_n = period * n if mult == 1 else period * (mult ** n - 1) // (mult - 1)
+    expected = end + (start - end) * peak_mult ** n
+    assert s(s_n) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert s(float(s_n)) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    if n:
+        previous = end + (start - end) * peak_mult ** (n - 1)
+        assert abs(s(s_n - 1e-6 * period) - end) <= 1e-9 * abs(previous - end) + 1e-300
+
+
+@LAW
+@given(schedules, st.integers(1, 500), st.lists(st.integers(0, 10 ** 6), min_size=1, max_size=8))
+def test_repeat_is_periodic(inner, period, ts):
+    """Integer period and steps keep the clock exact: repeat(s, P)(t + kP) == s(t) for t < P."""
+    r = lrkit.repeat(inner, period=period)
+    for t in ts:
+        local = t % period
+        assert r(t) == inner(local) or close(r(t), inner(local))
+        assert close(r(np.array([float(t)]))[0], inner(float(local)))
+
+
+@FEW
+@given(schedules, st.floats(0.01, 100.0), st.floats(0.0, 10.0), steps_list)
+def test_pointwise_algebra(s, k, c, ts):
+    x = np.asarray(ts, dtype=np.float64)
+    base = [s(t) for t in ts]
+    assert close([(s * k)(t) for t in ts], [k * v for v in base])
+    assert close([(k * s)(t) for t in ts], [k * v for v in base])
+    assert close([(s + c)(t) for t in ts], [v + c for v in base])
+    assert close([(c + s)(t) for t in ts], [c + v for v in base])
+    assert close((s * k)(x), k * s(x)) and close((s + c)(x), s(x) + c)
+    other = lrkit.cosine(1.0, 0.1, steps=100)
+    assert close([(s * other)(t) for t in ts], [v * other(t) for v, t in zip(base, ts)])
+    assert close([(s + other)(t) for t in ts], [v + other(t) for v, t in zip(base, ts)])
+    lo, hi = sorted([c, c + k])
+    assert close([lrkit.clip(s, floor=lo, ceiling=hi)(t) for t in ts], [min(max(v, lo), hi) for v in base])
+
+
+# ---- other namespaces ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def jnp():
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    yield jnp
+    jax.config.update("jax_enable_x64", previous)
+
+
+FIXED_STEPS = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 7.25, 10.0, 33.0, 99.5, 100.0, 250.0, 400.0, 401.0, 999.0,
+                        12345.0, 2.0 ** 20])
+
+
+@FEW
+@given(s=schedules)
+def test_torch_namespace_equals_numpy(torch, s):
+    want = s(FIXED_STEPS)
+    got = s(torch.tensor(FIXED_STEPS, dtype=torch.float64), xp=torch)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    assert close(got.numpy(), want, atol=amplitude_atol(want)), (s, got, want)
+    one = s(torch.tensor(33.0, dtype=torch.float64), xp=torch)
+    assert close(float(one), s(33.0), atol=amplitude_atol(want))
+
+
+@FEW
+@given(s=schedules)
+def test_jax_namespace_equals_numpy(jnp, s):
+    want = s(FIXED_STEPS)
+    got = s(jnp.asarray(FIXED_STEPS), xp=jnp)
+    assert str(got.dtype) == "float64"
+    assert close(np.asarray(got), want, atol=amplitude_atol(want)), (s, np.asarray(got), want)
+
+
+def test_jax_namespace_under_jit(jnp):
+    import jax
+    s = lrkit.warmup(lrkit.cosine(1.0, 0.0, steps=900), steps=100)
+    f = jax.jit(lambda t: s(t, xp=jnp))
+    ts = np.array([0.0, 50.0, 100.0, 550.0, 1000.0, 5000.0])
+    assert close(np.asarray(f(jnp.asarray(ts))), s(ts))
+
+
+def test_math_and_numpy_namespaces_are_the_default_paths():
+    s = lrkit.one_cycle(1.0, steps=100)
+    assert s(37.5, xp=math) == s(37.5)
+    assert np.array_equal(s(np.arange(10.0), xp=np), s(np.arange(10.0)))

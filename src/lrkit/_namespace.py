@@ -78,9 +78,17 @@ def _from_torch(torch):
 
 
 def _from_keras_ops(ops):
+    import sys  # keras.ops is passed in, so keras is already imported: read its floatx from there
+    config = getattr(sys.modules.get(ops.__name__.partition(".")[0]), "config", None)
+
     def to_float(t):
-        t = ops.convert_to_tensor(t)
-        return t if "float" in str(t.dtype) else ops.cast(t, "float32")
+        """Keras tensors, Variables (``optimizer.iterations``), symbolic KerasTensors and Python
+        numbers; integer steps become Keras' floatx (float32 unless configured)."""
+        if not hasattr(t, "dtype"):
+            t = ops.convert_to_tensor(t)
+        if "float" in str(t.dtype):
+            return t
+        return ops.cast(t, config.floatx() if hasattr(config, "floatx") else "float32")
 
     return Namespace("keras.ops", to_float=to_float, **{f: getattr(ops, f) for f in _FUNCTIONS})
 

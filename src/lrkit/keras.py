@@ -1,0 +1,217 @@
+"""Keras 3 adapter: an lrkit schedule as a ``keras.optimizers.schedules.LearningRateSchedule``, and a
+plateau callback that works when the optimizer's learning rate is such a schedule.
+
+``KerasSchedule(schedule)`` evaluates the lrkit formula with ``keras.ops`` on the optimizer's
+``iterations`` (so it runs under every Keras backend and inside compiled train steps), saves with
+the model (``get_config`` / ``from_config``, registered as ``lrkit>KerasSchedule``) and multiplies
+the curve by ``scale``, the factor a plateau callback lowers.
+
+Import ``lrkit.keras`` before ``keras.models.load_model`` in a fresh process: Keras finds the
+class through its registration.
+
+>>> from lrkit.keras import KerasSchedule
+>>> lr = KerasSchedule("exponential(0.1, 0.96, steps=1, staircase=True)")
+>>> [round(float(lr(k)), 6) for k in (0, 1, 11)]
+[0.1, 0.096, 0.063824]
+"""
+import numbers
+
+import keras
+from keras import ops
+
+from . import _checks as check
+from ._base import Schedule, from_config
+from ._errors import LrkitError, LrkitTypeError, LrkitValueError
+from ._plateau import PlateauState, plateau
+from ._spec import parse
+
+__all__ = ["KerasSchedule", "ReduceLROnPlateau"]
+
+
+def _as_schedule(schedule):
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str):
+        return parse(schedule)
+    if isinstance(schedule, dict):
+        return from_config(schedule)
+    raise LrkitTypeError(
+        f"schedule must be an lrkit schedule, a spec string or a config dict, got {schedule!r}")
+
+
+def _probe(schedule):
+    """Evaluate ``schedule`` once on a symbolic Keras step, as a compiled train step will; fail now
+    (not mid-training) if the formula needs Python control flow or a real number."""
+    step = keras.KerasTensor(shape=(), dtype="int32")
+    try:
+        value = schedule(step, xp=ops)
+    except LrkitError:
+        raise
+    except Exception as error:  # whatever the user function raised on a symbolic tensor
+        raise LrkitTypeError(
+            f"schedule {schedule!r} cannot be evaluated with keras.ops on a symbolic step "
+            f"({type(error).__name__}: {error}). Keras computes the learning rate inside compiled "
+            f"train steps: the step-dependent part must use array operations (arithmetic operators, "
+            f"keras.ops), not `if`, float(), int(), math.* or numpy on the step") from None
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return
+    shape, dtype = tuple(getattr(value, "shape", (None,))), str(getattr(value, "dtype", ""))
+    if shape != () or "float" not in dtype:
+        raise LrkitTypeError(
+            f"schedule {schedule!r} must give one float per step under keras.ops, "
+            f"got shape {shape} and dtype {dtype or type(value).__name__!r}")
+
+
+@keras.saving.register_keras_serializable(package="lrkit", name="KerasSchedule")
+class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """An lrkit schedule as a Keras learning-rate schedule: ``lr(step) = scale * schedule(step)``.
+
+    ``schedule``: an lrkit schedule, a spec string (``"cosine(0.1, 0.0, steps=1000)"``) or a config
+    dict. ``scale``: a positive multiplier (1.0; lowered by :class:`ReduceLROnPlateau`).
+    ``plateau``: the plateau callback's state (a ``PlateauState`` dict, written by the callback and
+    kept in the config).
+
+    Keras calls the schedule with ``optimizer.iterations``, the number of updates done, so update
+    ``k`` (from 0) uses ``schedule(k)``. The formula runs with ``keras.ops`` in Keras' float type.
+    Construction evaluates it once on a symbolic step: a schedule that cannot be written in
+    ``keras.ops`` (a Python-only ``lrkit.function``) raises ``LrkitTypeError`` here.
+
+    ``scale`` is read when a train step is traced: after changing it by hand during a compiled
+    ``fit`` (jax, tensorflow, ``jit_compile=True``) call ``model.make_train_function(force=True)``
+    (the plateau callback does).
+
+    >>> import lrkit
+    >>> lr = KerasSchedule(lrkit.warmup(lrkit.cosine(0.1, 0.0, steps=90), steps=10))
+    >>> lr
+    KerasSchedule(warmup(cosine(start=0.1, end=0.0, steps=90), steps=10))
+    >>> [round(float(lr(k)), 4) for k in (0, 5, 10, 55, 100)]
+    [0.0, 0.05, 0.1, 0.05, 0.0]
+    """
+
+    def __init__(self, schedule, scale=1.0, plateau=None):
+        self.schedule = _as_schedule(schedule)
+        self.scale = check.positive("scale", scale)
+        # the plateau callback's state, validated now so that a bad saved config fails at load
+        self.plateau = PlateauState.from_dict(plateau).to_dict() if plateau is not None else None
+        _probe(self.schedule)
+
+    def __call__(self, step):
+        value = self.schedule(step, xp=ops)
+        return value * self.scale if self.scale != 1.0 else value
+
+    def get_config(self):
+        return {"schedule": self.schedule.to_config(), "scale": self.scale, "plateau": self.plateau}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        extra = f", scale={self.scale!r}" if self.scale != 1.0 else ""
+        return f"KerasSchedule({self.schedule!r}{extra})"
+
+
+# ---- plateau -------------------------------------------------------------------------------------
+
+_MINIMISE = ("loss", "error", "mse", "mae", "crossentropy", "perplexity")
+_MAXIMISE = ("acc", "auc", "precision", "recall", "f1", "iou")
+
+
+def _direction(monitor):
+    name = monitor.removeprefix("val_").lower()
+    if any(word in name for word in _MINIMISE):
+        return "min"
+    if any(word in name for word in _MAXIMISE):
+        return "max"
+    raise LrkitValueError(
+        f"mode='auto' cannot tell whether monitor={monitor!r} should go down or up: "
+        f"pass mode='min' or mode='max'")
+
+
+def _keras_schedule_of(optimizer):
+    while hasattr(optimizer, "inner_optimizer"):  # LossScaleOptimizer (mixed precision)
+        optimizer = optimizer.inner_optimizer
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if not isinstance(schedule, KerasSchedule):
+        raise LrkitTypeError(
+            f"ReduceLROnPlateau needs the optimizer's learning_rate to be a lrkit.keras.KerasSchedule, "
+            f"got {schedule!r}; wrap the schedule (KerasSchedule(lrkit.constant(lr)) for a fixed "
+            f"rate) or use keras.callbacks.ReduceLROnPlateau with a float learning rate")
+    return schedule
+
+
+def _count(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise LrkitValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
+
+
+class ReduceLROnPlateau(keras.callbacks.Callback):
+    """Keras' ``ReduceLROnPlateau`` for an optimizer whose learning rate is a :class:`KerasSchedule`.
+
+    Keras' own callback assigns a float to ``optimizer.learning_rate``, which fails once the
+    learning rate is a schedule object (tensorflow#36612). This one multiplies the schedule's
+    ``scale`` by ``factor`` instead: the curve keeps its shape, lowered. Same arguments and the same
+    decisions as Keras' callback (``monitor``, ``factor``, ``patience``, ``mode``, ``min_delta``,
+    ``cooldown``, ``verbose``), with ``min_scale`` (a floor on the multiplier) in place of
+    ``min_lr``. The decisions are lrkit's plateau controller (torch's rule) with Keras' counting
+    translated: ``patience - 1``, ``cooldown - 1``, an absolute ``min_delta``. A NaN or infinite
+    metric counts as an epoch without improvement and never becomes the best.
+
+    The state (the controller's counters and the scale) lives in the ``KerasSchedule``, so
+    ``model.save()`` keeps it and a new callback resumes from a loaded model. List it before a
+    ``ModelCheckpoint`` so that each checkpoint holds the state of its epoch. A change of scale
+    rebuilds the train function (one retrace in compiled backends).
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_scale=0.0):
+        super().__init__()
+        if not isinstance(monitor, str) or not monitor:
+            raise LrkitTypeError(f"monitor must be the name of a logged metric, got {monitor!r}")
+        self.monitor = monitor
+        self.factor = factor
+        self.patience = _count("patience", patience)
+        self.cooldown = _count("cooldown", cooldown)
+        self.min_delta = check.non_negative("min_delta", min_delta)
+        self.min_scale = check.non_negative("min_scale", min_scale)
+        self.mode = check.choice("mode", mode, ("auto", "min", "max"))
+        self.verbose = verbose
+        self._controller(self.mode if self.mode != "auto" else "min")  # validate factor now
+        self._ctl = self._state = None
+
+    def _controller(self, mode):
+        # Keras waits `patience` bad epochs (wait >= patience) where torch waits more than
+        # `patience`; Keras' cooldown counter is spent before the epoch is judged (cooldown - 1 epochs
+        # ignored); eps=0 makes `reduce` act exactly when Keras' `lr > min_lr` would.
+        return plateau(mode=mode, factor=self.factor, patience=max(self.patience - 1, 0),
+                       threshold=self.min_delta, threshold_mode="abs", cooldown=max(self.cooldown - 1, 0),
+                       min_lr=self.min_scale, eps=0.0, nonfinite="bad")
+
+    def on_train_begin(self, logs=None):
+        target = _keras_schedule_of(self.model.optimizer)
+        self._ctl = self._controller(_direction(self.monitor) if self.mode == "auto" else self.mode)
+        self._state = (PlateauState.from_dict(target.plateau) if target.plateau is not None
+                       else self._ctl.init())
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        if self.monitor not in logs:
+            raise LrkitValueError(
+                f"monitor={self.monitor!r} is not in the logs of epoch {epoch + 1}; "
+                f"available: {sorted(logs)}")
+        target = _keras_schedule_of(self.model.optimizer)
+        before = self._state.reductions
+        self._state = self._ctl.update(self._state, float(logs[self.monitor]))
+        scale = target.scale
+        if self._state.reductions > before:
+            scale = self._ctl.reduce(scale)
+        target.plateau = self._state.to_dict()
+        if scale != target.scale:
+            target.scale = scale
+            self.model.make_train_function(force=True)  # a compiled step has the old scale inlined
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau scaling the learning-rate schedule "
+                      f"by {scale:g}.")
+        logs["lr_scale"] = scale
+        logs["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))

@@ -1,0 +1,108 @@
+"""optax / JAX adapter: an lrkit schedule as an optax schedule (``count -> learning rate``).
+
+``to_optax(schedule)`` evaluates the lrkit formula with ``jax.numpy``, so it works in
+``optax.sgd/adam(learning_rate=...)``, in ``optax.inject_hyperparams`` (the rate then sits in the
+optimizer state) and under ``jax.jit``. optax passes the number of updates done, so update ``k``
+(from 0) uses ``schedule(k)``, as everywhere in lrkit.
+
+Plateau: lrkit adds no optimizer API; two compositions work under ``jax.jit`` without retracing.
+
+- In the graph, optax's rule: chain ``optax.contrib.reduce_on_plateau`` after the optimizer; it
+  multiplies the updates (hence the learning rate) by its ``scale``::
+
+      tx = optax.chain(optax.inject_hyperparams(optax.adam)(learning_rate=to_optax(s)),
+                       optax.contrib.reduce_on_plateau(patience=5, accumulation_size=steps_per_epoch))
+      updates, state = tx.update(grads, state, params, value=loss)
+      # rate used: state[0].hyperparams["learning_rate"] * state[1].scale
+
+- On the host, lrkit's rule (the one of the torch and Keras adapters): an injected ``optax.scale``
+  stage whose ``step_size`` the epoch loop sets from ``lrkit.plateau``::
+
+      tx = optax.chain(optax.inject_hyperparams(optax.adam)(learning_rate=to_optax(s)),
+                       optax.inject_hyperparams(optax.scale)(step_size=1.0))
+      ctl = lrkit.plateau(patience=5); p = ctl.init()
+      # after each epoch:
+      p = ctl.update(p, val_loss)
+      state[1].hyperparams["step_size"] = jnp.asarray(ctl.apply(1.0, p), jnp.float32)
+
+>>> from lrkit.optax import to_optax
+>>> lr = to_optax("exponential(0.1, 0.96, steps=1, staircase=True)")
+>>> [round(float(lr(k)), 6) for k in (0, 1, 11)]
+[0.1, 0.096, 0.063824]
+"""
+import jax
+import jax.numpy as jnp
+
+from ._base import Schedule, from_config
+from ._errors import LrkitError, LrkitTypeError
+from ._spec import parse
+
+__all__ = ["to_optax"]
+
+
+def _as_schedule(schedule):
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str):
+        return parse(schedule)
+    if isinstance(schedule, dict):
+        return from_config(schedule)
+    raise LrkitTypeError(
+        f"schedule must be an lrkit schedule, a spec string or a config dict, got {schedule!r}")
+
+
+class _OptaxSchedule:
+    """``count -> schedule(count, xp=jax.numpy)``: an optax schedule (any callable of the count)."""
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def __call__(self, count):
+        return self.schedule(count, xp=jnp)
+
+    def __repr__(self):
+        return f"to_optax({self.schedule!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, _OptaxSchedule) and other.schedule == self.schedule
+
+    def __hash__(self):
+        return hash((_OptaxSchedule, self.schedule))
+
+
+def _probe(schedule):
+    """Trace the formula once on an abstract int32 count, as jit does; fail now, not mid-training."""
+    try:
+        out = jax.eval_shape(lambda count: schedule(count, xp=jnp), jax.ShapeDtypeStruct((), jnp.int32))
+    except LrkitError:
+        raise
+    except Exception as error:  # whatever the user function raised on a tracer
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise LrkitTypeError(
+            f"schedule {schedule!r} cannot be evaluated with jax.numpy on a traced count "
+            f"({type(error).__name__}: {first_line}). optax evaluates schedules inside jax.jit: the "
+            f"step-dependent part must use array operations (arithmetic operators, jax.numpy), not "
+            f"`if`, float(), int(), math.* or numpy on the step") from None
+    shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
+    if shape != () or dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+        raise LrkitTypeError(
+            f"schedule {schedule!r} must give one float per step under jax.numpy, "
+            f"got shape {shape} and dtype {dtype}")
+
+
+def to_optax(schedule):
+    """The optax schedule ``count -> schedule(count)`` of an lrkit schedule (or spec string, or config).
+
+    Evaluated with ``jax.numpy`` in JAX's default float type (float32, float64 with
+    ``jax_enable_x64``). The formula is traced once here on an abstract count: a schedule that
+    cannot run under ``jax.jit`` (a Python-only ``lrkit.function``) raises ``LrkitTypeError`` now.
+
+    >>> import lrkit, optax
+    >>> tx = optax.inject_hyperparams(optax.sgd)(learning_rate=to_optax(lrkit.linear(1.0, 0.0, steps=4)))
+    >>> state = tx.init({"w": 0.0})
+    >>> float(state.hyperparams["learning_rate"])
+    1.0
+    """
+    schedule = _as_schedule(schedule)
+    _probe(schedule)
+    return _OptaxSchedule(schedule)

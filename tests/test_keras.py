@@ -109,6 +109,22 @@ def test_fit_uses_the_lrkit_curve_batch_by_batch():
     np.testing.assert_allclose(used, expected, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("compensate", [True, False])
+def test_gradient_accumulation_counts_optimizer_updates(compensate):
+    """With gradient_accumulation_steps=A, Keras calls the schedule with its micro-step counter;
+    KerasSchedule(..., gradient_accumulation_steps=A) makes update k use schedule(k) again."""
+    schedule, a = lrkit.linear(1.0, 0.0, steps=10), 2
+    lr = KerasSchedule(schedule, gradient_accumulation_steps=a if compensate else 1)
+    model = keras.Sequential([keras.Input(shape=(1,)), Bias()])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr, gradient_accumulation_steps=a),
+                  loss=_identity_loss)
+    rec = _fit(model, epochs=2)                                           # 16 micro-steps, 8 updates
+    used = -np.diff([0.0] + rec.weights)[a - 1::a]                         # the weight moves once per update
+    k = np.arange(len(used))
+    expected = schedule(k) if compensate else schedule(a * k + a - 1)
+    np.testing.assert_allclose(used, expected, rtol=1e-5, atol=1e-7)
+
+
 def test_function_schedule_written_with_operators_trains():
     schedule = lrkit.function(lambda t: 0.1 / (1 + t / 4))
     rec = _fit(_model(KerasSchedule(schedule)), epochs=1)

@@ -69,7 +69,9 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     ``schedule``: an lrkit schedule, a spec string (``"cosine(0.1, 0.0, steps=1000)"``) or a config
     dict. ``scale``: a positive multiplier (1.0; lowered by :class:`ReduceLROnPlateau`).
     ``plateau``: the plateau callback's state (a ``PlateauState`` dict, written by the callback and
-    kept in the config).
+    kept in the config). ``gradient_accumulation_steps``: the optimizer's own setting, when it has one:
+    Keras (3.15) then calls schedules with its micro-step counter, and update ``k`` would use
+    ``schedule(A*k + A - 1)``; with it set, update ``k`` uses ``schedule(k)``.
 
     Keras calls the schedule with ``optimizer.iterations``, the number of updates done, so update
     ``k`` (from 0) uses ``schedule(k)``. The formula runs with ``keras.ops`` in Keras' float type.
@@ -88,19 +90,25 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     [0.0, 0.05, 0.1, 0.05, 0.0]
     """
 
-    def __init__(self, schedule, scale=1.0, plateau=None):
+    def __init__(self, schedule, scale=1.0, plateau=None, gradient_accumulation_steps=1):
         self.schedule = _as_schedule(schedule)
         self.scale = check.positive("scale", scale)
+        self.gradient_accumulation_steps = _count("gradient_accumulation_steps", gradient_accumulation_steps)
+        if self.gradient_accumulation_steps < 1:
+            raise LrkitValueError(f"gradient_accumulation_steps must be >= 1, got {gradient_accumulation_steps!r}")
         # the plateau callback's state, validated now so that a bad saved config fails at load
         self.plateau = PlateauState.from_dict(plateau).to_dict() if plateau is not None else None
         _probe(self.schedule)
 
     def __call__(self, step):
+        if self.gradient_accumulation_steps > 1:  # micro-steps -> optimizer updates
+            step = ops.floor_divide(step, self.gradient_accumulation_steps)
         value = self.schedule(step, xp=ops)
         return value * self.scale if self.scale != 1.0 else value
 
     def get_config(self):
-        return {"schedule": self.schedule.to_config(), "scale": self.scale, "plateau": self.plateau}
+        return {"schedule": self.schedule.to_config(), "scale": self.scale, "plateau": self.plateau,
+                "gradient_accumulation_steps": self.gradient_accumulation_steps}
 
     @classmethod
     def from_config(cls, config):

@@ -324,3 +324,29 @@ def test_import_lrkit_imports_no_framework():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import lrkit pulled in: {out.stdout.strip()}"
+
+
+def test_a_spec_never_imports_the_module_it_names():
+    """Specs and configs are data: function('module:name') resolves only modules already imported
+    (or lrkit's own), so reading one cannot run a module's top-level code."""
+    code = (
+        "import sys, lrkit\n"
+        "for text in (\"function('this:s')\", \"function('antigravity:geohash')\"):\n"
+        "    try:\n"
+        "        lrkit.parse(text)\n"
+        "    except lrkit.LrkitValueError as error:\n"
+        "        assert 'is not imported' in str(error), error\n"
+        "    else:\n"
+        "        raise SystemExit('accepted ' + text)\n"
+        "    try:\n"
+        "        lrkit.from_config({'name': 'function', 'fn': text[10:-2]})\n"
+        "    except lrkit.LrkitValueError:\n"
+        "        pass\n"
+        "    else:\n"
+        "        raise SystemExit('config accepted ' + text)\n"
+        "assert 'this' not in sys.modules and 'antigravity' not in sys.modules\n"
+        "import json\n"
+        "assert lrkit.parse(\"function('json:dumps')\").fn is json.dumps\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""

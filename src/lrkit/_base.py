@@ -4,6 +4,7 @@ import dataclasses
 import importlib
 import math
 import numbers
+import sys
 import types
 
 import numpy as np
@@ -213,12 +214,18 @@ def resolve_function(reference):
     names = qualname.split(".")
     if not sep or not all(p.isidentifier() for p in module.split(".") + names):
         raise LrkitValueError(f"function reference must look like 'module:name', got {reference!r}")
-    try:
+    obj = sys.modules.get(module)
+    if obj is None and module.partition(".")[0] == "lrkit":
         obj = importlib.import_module(module)
+    if obj is None:  # specs and configs are data: lrkit never imports (runs) another module they name
+        raise LrkitValueError(
+            f"function reference {reference!r} names module {module!r}, which is not imported: "
+            f"import it before reading the spec or config")
+    try:
         for name in names:
             obj = getattr(obj, name)
-    except (ImportError, AttributeError) as error:
-        raise LrkitValueError(f"function reference {reference!r} cannot be imported: {error}") from None
+    except AttributeError as error:
+        raise LrkitValueError(f"function reference {reference!r} cannot be resolved: {error}") from None
     if not isinstance(obj, types.FunctionType):
         raise LrkitValueError(f"function reference {reference!r} must name a Python function, got {obj!r}")
     return obj

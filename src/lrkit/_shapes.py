@@ -360,7 +360,7 @@ class cosine_restarts(Schedule):
 
     def _cycle_start(self, n):
         m = self.period_mult
-        return self.period * (m ** n - 1) / (m - 1)
+        return self.period * n if m == 1 else self.period * (m ** n - 1) / (m - 1)
 
     def _f(self, t, xp):
         m = self.period_mult

@@ -1,69 +1,419 @@
-"""``lrkit``: see a schedule before training, and run the seed tutorial end to end."""
+"""``lrkit``: see a schedule before training, and run the seed tutorial end to end.
+
+Subcommands: ``plot`` (a picture, several schedules overlaid), ``show`` (the curve in the terminal,
+a table, ``--csv``, ``--json``), ``describe`` (phases, key points and warnings) and ``demo``.
+A SPEC is a schedule in lrkit's Python call syntax, e.g. ``"cosine(0.1, 0.0, steps=1000)"``.
+
+>>> main(["show", "step_decay(0.1, period=3)", "--steps", "4", "--csv"])
+step,lr
+0,0.1
+1,0.1
+2,0.1
+3,0.010000000000000002
+0
+"""
 import argparse
-import json
+import math
+import os
 import sys
 
-from ._errors import LrkitError
+from ._errors import LrkitError, LrkitValueError
+from ._plot import NoMatplotlib
 from ._spec import parse
 
-EXAMPLE = 'lrkit show "warmup(cosine(0.1, 0.0, steps=900), steps=100)" --steps 1000'
+EXAMPLE_SPEC = "warmup(cosine(0.1, 0.0, steps=900), steps=100)"
+EXAMPLES = {
+    "plot": [f'lrkit plot "{EXAMPLE_SPEC}" "one_cycle(0.1, steps=1000)" -o lr.png',
+             'lrkit plot "exponential(0.1, 0.96)" --steps 100 --log -o decay.svg'],
+    "show": [f'lrkit show "{EXAMPLE_SPEC}"',
+             'lrkit show "step_decay(0.1, period=6000)" --epochs 90 --steps-per-epoch 200 --at 0,6000,12000',
+             'lrkit show "multistep(0.1, milestones=[3, 7])" --steps 10 --csv'],
+    "describe": [f'lrkit describe "{EXAMPLE_SPEC}"',
+                 'lrkit describe "wsd(3e-4, steps=100000, warmup=100, decay=20000)" --optimizer adamw'],
+    "demo": ["lrkit demo", "lrkit demo --out pictures/"],
+}
+PLOT_FORMATS = (".png", ".svg", ".pdf")
+INSTALL_PLOT = "pip install 'lrkit[plot]'"
+WIDTH = 80
+
+# exit codes
+OK, FAILED, USAGE = 0, 1, 2
 
 
-def _demo(args):
-    from . import _seed
-    print("== TensorFlow: y = x^2 from x = 5, tf.train.exponential_decay(0.1, global_step, 1, 0.96, "
-          "staircase=True) (lrkit.tf)")
-    print("\n".join(_seed.tf_square_run()))
-    for title, schedule in _seed.TORCH_EXAMPLES.items():
-        print(f"\n== PyTorch {title}, initial lr 0.1  ->  lrkit: {schedule!r}")
-        print("\n".join(_seed.epoch_table(schedule)))
-    return 0
+class CliError(LrkitValueError):
+    """A bad command-line value (exit code 2, one line, no traceback)."""
+
+
+def _epilog(name):
+    lines = "\n".join(f"  {e}" for e in EXAMPLES[name])
+    return f"example{'s' if len(EXAMPLES[name]) > 1 else ''}:\n{lines}"
+
+
+# ---------------------------------------------------------------------------------------------
+# shared: specs, run length, epochs
+# ---------------------------------------------------------------------------------------------
+def _positive_int(text):
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _positive_number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _add_run_options(parser):
+    parser.add_argument("--steps", type=_positive_int, metavar="N",
+                        help="updates in the run, steps 0..N-1 (default: up to where the schedule ends)")
+    parser.add_argument("--epochs", type=_positive_number, metavar="E",
+                        help="run length in epochs instead of --steps (needs --steps-per-epoch)")
+    parser.add_argument("--steps-per-epoch", type=_positive_number, metavar="S",
+                        help="updates per epoch: adds epochs to the axis / table (the spec counts updates)")
+
+
+def _run_steps(args, schedules):
+    from . import _describe
+    if args.epochs is not None:
+        if args.steps is not None:
+            raise CliError("give --steps or --epochs, not both")
+        if args.steps_per_epoch is None:
+            raise CliError("--epochs needs --steps-per-epoch (updates per epoch)")
+        return max(1, int(math.ceil(args.epochs * args.steps_per_epoch)))
+    if args.steps is not None:
+        return args.steps
+    return max(_describe.default_steps(s) for s in schedules)
+
+
+def _epoch_text(step, per_epoch):
+    from ._describe import _num
+    return _num(step / per_epoch)
+
+
+# ---------------------------------------------------------------------------------------------
+# show: a Unicode chart, a table, --csv, --json
+# ---------------------------------------------------------------------------------------------
+_EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+def _column_values(schedule, steps, columns):
+    """For each column of the chart, the lowest and the highest LR among the updates it covers."""
+    import numpy as np
+    columns = max(1, columns)
+    edges = [int(c * steps / columns) for c in range(columns + 1)]
+    spans = [(edges[c], min(max(edges[c + 1], edges[c] + 1), steps)) for c in range(columns)]
+    if steps <= 200_000:
+        values = schedule(np.arange(steps, dtype=np.float64))
+        parts = [values[a:b] for a, b in spans]
+    else:  # sample long runs: 64 points per column, both ends included
+        parts = [schedule(np.unique(np.linspace(a, b - 1, 64).round())) for a, b in spans]
+    return [float(p.min()) for p in parts], [float(p.max()) for p in parts]
+
+
+def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epoch=None):
+    """The curve as lines of text no wider than ``width``: an area chart of eighth blocks with a
+    y axis (LR) and an x axis (steps, and epochs with ``steps_per_epoch``). A column covering
+    updates whose LR varies by two rows or more is solid to its lowest LR, shaded (░) to its highest."""
+    from ._describe import _num
+    label_width = 9
+    columns = width - label_width - 3
+    lows, values = _column_values(schedule, steps, columns)
+    positive = [v for v in values if v > 0]
+    top = max(values)
+    if log:
+        if not positive:
+            raise CliError("--log needs some LR > 0, but every value is 0")
+        # whole decades, the lowest value at least one row above the bottom
+        high_exp = math.ceil(math.log10(top) - 1e-9)
+        low_exp = min(math.floor(math.log10(min(positive)) + 1e-9), high_exp - 1)
+        if math.log10(min(positive)) <= low_exp + (high_exp - low_exp) / height:
+            low_exp -= 1
+        top, low = 10.0 ** high_exp, 10.0 ** low_exp
+        decades = max(1, int(round(math.log10(top) - math.log10(low))))
+        if decades <= height:  # whole rows per decade, so that every decade has its label
+            height = (height // decades) * decades
+        scale = lambda v: 0.0 if v <= 0 else (math.log(v) - math.log(low)) / (math.log(top) - math.log(low))
+    else:
+        low = min(0.0, min(lows))
+        span = (top - low) or 1.0
+        scale = lambda v: (v - low) / span
+    def level(v):
+        return max(0, min(height * 8, int(round(scale(v) * height * 8))))
+
+    levels = [level(v) for v in values]
+    if log:  # a positive LR at the bottom of a log axis still shows
+        levels = [max(1, lv) if v > 0 else 0 for lv, v in zip(levels, values)]
+    # a column whose LR spans two rows or more (a cycle, a drop, a warmup inside it) is solid up
+    # to its lowest value and shaded from there to its highest
+    floors = [level(lo) if hi_lv - level(lo) >= 16 else None for lo, hi_lv in zip(lows, levels)]
+
+    def cell(lv, floor, bottom):
+        if floor is None or floor >= bottom + 8:
+            return _EIGHTHS[max(0, min(8, lv - bottom))]
+        return "░" if lv > bottom else " "
+
+    def at_row(row):  # the value at the top edge of a row (row 0 is the top)
+        fraction = (height - row) / height
+        if log:
+            return 10 ** round(math.log10(low) + fraction * (math.log10(top) - math.log10(low)), 9)
+        return low + fraction * (top - low)
+
+    if log and decades <= height:
+        per = height // decades
+        every = 1 if per >= 2 or decades <= 5 else 2
+        labelled = {d * per: _num(at_row(d * per)) for d in range(0, decades, every)}
+    else:
+        labelled = {0: _num(top), height // 2: _num(at_row(height // 2))}
+    lines = []
+    for row in range(height):
+        bottom = (height - 1 - row) * 8
+        cells = "".join(cell(lv, floor, bottom) for lv, floor in zip(levels, floors))
+        label = labelled.get(row, "")
+        lines.append(f"{label:>{label_width}} {'┤' if label else '│'}{cells}".rstrip())
+    # x axis: ticks at 0, 1/4, 1/2, 3/4 and the last column
+    ticks = sorted({0, columns // 4, columns // 2, (3 * columns) // 4, columns - 1})
+    first = [int(c * steps / columns) for c in ticks[:-1]] + [steps - 1]
+    pairs = []  # one tick per step: the last step at the last column, the others where they first appear
+    for i, (c, step) in enumerate(zip(ticks, first)):
+        if (i == len(ticks) - 1) if step == steps - 1 else step not in [p for _, p in pairs]:
+            pairs.append((c, step))
+    ticks, first = [c for c, _ in pairs], [p for _, p in pairs]
+    axis = ["─"] * columns
+    for c in ticks:
+        axis[c] = "┬"
+    lines.append(f"{_num(low):>{label_width}} └{''.join(axis)}")
+
+    def tick_line(texts, name):
+        row = [" "] * (columns + 8)
+        for c, text in zip(ticks, texts):
+            start = c if c == 0 else c - len(text) // 2
+            if c == ticks[-1]:
+                start = c - len(text) + 1
+            if start > 0 and row[start - 1] != " ":
+                continue  # would touch the previous label
+            for i, ch in enumerate(text):
+                if start + i < len(row):
+                    row[start + i] = ch
+        return f"{name:>{label_width}}  {''.join(row)}".rstrip()
+
+    lines.append(tick_line([_num(s) for s in first], "step"))
+    if steps_per_epoch:
+        lines.append(tick_line([_epoch_text(s, steps_per_epoch) for s in first], "epoch"))
+    return [line[:width] for line in lines]
+
+
+def _table_steps(schedule, steps, at):
+    from . import _describe
+    if at:
+        return at
+    picks = {0, steps - 1}
+    picks |= {int(round(q * (steps - 1))) for q in (0.25, 0.5, 0.75)}
+    boundaries = [int(math.ceil(m)) for m in _describe.marks(schedule, steps)]
+    if len(boundaries) <= 6:
+        picks |= {b for b in boundaries if b < steps} | {b - 1 for b in boundaries if 0 < b <= steps}
+    return sorted(picks)
+
+
+def _parse_at(text):
+    out = []
+    for token in text.split(","):
+        token = token.strip().replace("_", "")
+        try:
+            value = float(token)
+        except ValueError:
+            raise CliError(f"--at takes steps separated by commas, e.g. 0,100,500; got {token!r}") from None
+        if not (value >= 0 and math.isfinite(value)):
+            raise CliError(f"--at steps must be >= 0, got {token!r}")
+        out.append(int(value) if value.is_integer() else value)
+    return out
+
+
+def _wrapped(text, width=WIDTH, indent=""):
+    import textwrap
+    return textwrap.wrap(text, width=width, subsequent_indent=indent + "    ", break_on_hyphens=False,
+                         initial_indent=indent) or [indent]
 
 
 def _show(args):
+    import json
     import numpy as np
     schedule = parse(args.spec)
     if args.json:
         print(json.dumps(schedule.to_config(), indent=2))
-        return 0
-    steps = np.arange(args.steps)
-    values = schedule(steps)
+        return OK
+    n = _run_steps(args, [schedule])
     if args.csv:
-        print("step,lr")
+        steps = np.arange(n)
+        values = schedule(steps)
+        write = sys.stdout.write
+        write("step,lr\n")
         for step, value in zip(steps.tolist(), values.tolist()):
-            print(f"{step},{value!r}")
-        return 0
-    print(repr(schedule))
-    picks = sorted({int(round(q * (args.steps - 1))) for q in (0, 0.1, 0.25, 0.5, 0.75, 0.9, 1)})
-    print(f"{'step':>10}  lr")
-    for step in picks:
-        print(f"{step:>10}  {values[step]:.6g}")
-    return 0
+            write(f"{step},{value!r}\n")
+        return OK
+    at = _parse_at(args.at) if args.at else None
+    per_epoch = args.steps_per_epoch
+    out = _wrapped(repr(schedule))
+    out.append(f"{n:,} updates (steps 0 to {n - 1:,})" +
+               (f", {_describe_num(n / per_epoch)} epochs of {_describe_num(per_epoch)}" if per_epoch else ""))
+    out.append("")
+    out += text_chart(schedule, n, log=args.log, steps_per_epoch=per_epoch)
+    out.append("")
+    rows = _table_steps(schedule, n, at)
+    values = schedule([float(s) for s in rows])
+    header = f"{'step':>12}" + (f"{'epoch':>10}" if per_epoch else "") + "  lr"
+    out.append(header)
+    for step, value in zip(rows, values.tolist()):
+        epoch = f"{_describe_num(step / per_epoch):>10}" if per_epoch else ""
+        out.append(f"{_describe_num(step):>12}{epoch}  {value:.6g}")
+    print("\n".join(out))
+    return OK
 
 
+def _describe_num(x):
+    from ._describe import _num
+    return _num(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# describe
+# ---------------------------------------------------------------------------------------------
+def _describe_cmd(args):
+    from . import _describe
+    schedule = parse(args.spec)
+    n = _run_steps(args, [schedule])
+    report = _describe.describe(schedule, n, optimizer=args.optimizer)
+    lines = _wrapped(repr(schedule))
+    lines += _describe.format_report(report, steps_per_epoch=args.steps_per_epoch)
+    print("\n".join(lines))
+    return OK
+
+
+# ---------------------------------------------------------------------------------------------
+# plot
+# ---------------------------------------------------------------------------------------------
+def _plot(args):
+    schedules = [parse(spec) for spec in args.specs]
+    n = _run_steps(args, schedules)
+    out = args.output
+    extension = os.path.splitext(out)[1].lower()
+    if extension not in PLOT_FORMATS:
+        raise CliError(f"-o/--output must end in {', '.join(PLOT_FORMATS)}; got {out!r}")
+    labels = list(args.label or [])
+    if len(labels) > len(schedules):
+        raise CliError(f"got {len(labels)} --label for {len(schedules)} SPEC(s)")
+    labels += [" ".join(spec.split()) for spec in args.specs[len(labels):]]
+    from . import _plot
+    try:
+        _plot.save_figure(list(zip(labels, schedules)), n, out, log=args.log, title=args.title,
+                          xlabel=args.xlabel, ylabel=args.ylabel, steps_per_epoch=args.steps_per_epoch,
+                          markers=not args.no_markers)
+    except OSError as error:
+        raise CliError(f"cannot write {out!r}: {error.strerror or error}") from None
+    print(f"wrote {out}")
+    return OK
+
+
+# ---------------------------------------------------------------------------------------------
+# demo
+# ---------------------------------------------------------------------------------------------
+def _demo(args):
+    from . import _seed
+    return _seed.demo(out=args.out, pictures=not args.no_pictures)
+
+
+# ---------------------------------------------------------------------------------------------
 def build_parser():
-    parser = argparse.ArgumentParser(prog="lrkit", description="Learning-rate schedules: look before you train.",
-                                     epilog=f"example: {EXAMPLE}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the seed tutorial's examples on lrkit",
-                               epilog="example: lrkit demo")
-    demo.set_defaults(run=_demo)
-    show = commands.add_parser("show", help="print a schedule's values", epilog=f"example: {EXAMPLE}")
-    show.add_argument("spec", help='a schedule in Python call syntax, e.g. "cosine(0.1, 0.0, steps=100)"')
-    show.add_argument("--steps", type=int, default=100, help="number of updates to evaluate (default 100)")
+    parser = argparse.ArgumentParser(
+        prog="lrkit", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Learning-rate schedules: look before you train. A SPEC is a schedule in lrkit's "
+                    "Python call syntax,\ne.g. \"cosine(0.1, 0.0, steps=1000)\"; it counts optimizer "
+                    "updates from 0.",
+        epilog="examples:\n  lrkit demo\n" + "\n".join(f"  {EXAMPLES[k][0]}" for k in ("show", "describe", "plot")))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plot,show,describe,demo}")
+
+    def command(name, help, description):
+        return commands.add_parser(name, help=help, description=description, epilog=_epilog(name),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    spec_help = 'a schedule in Python call syntax, e.g. "cosine(0.1, 0.0, steps=1000)"'
+
+    plot = command("plot", "draw schedules to a PNG, SVG or PDF (needs matplotlib)",
+                   "Draw one or several schedules on one figure, markers at phase boundaries.")
+    plot.add_argument("specs", nargs="+", metavar="SPEC", help=spec_help + "; several are overlaid")
+    _add_run_options(plot)
+    plot.add_argument("-o", "--output", default="lrkit-plot.png", metavar="FILE",
+                      help="output file, .png, .svg or .pdf (default lrkit-plot.png)")
+    plot.add_argument("--log", action="store_true", help="logarithmic LR axis")
+    plot.add_argument("--title", help="figure title (default: the run length)")
+    plot.add_argument("--label", action="append", metavar="TEXT",
+                      help="legend text, once per SPEC in order (default: the spec itself)")
+    plot.add_argument("--xlabel", help="x axis label (default: step, or epoch with --steps-per-epoch)")
+    plot.add_argument("--ylabel", default="learning rate", help="y axis label (default: learning rate)")
+    plot.add_argument("--no-markers", action="store_true", help="no markers at phase boundaries")
+    plot.set_defaults(run=_plot)
+
+    show = command("show", "the curve in the terminal, a table of values, --csv, --json",
+                   "Print the curve as a Unicode chart that fits 80 columns, then the LR at chosen steps.\n"
+                   "--csv prints step,lr for every step 0..N-1; --json prints the schedule's config.")
+    show.add_argument("spec", metavar="SPEC", help=spec_help)
+    _add_run_options(show)
+    show.add_argument("--at", metavar="STEPS", help="table steps, comma separated, e.g. 0,100,500 "
+                                                     "(default: start, phase boundaries, quartiles, end)")
+    show.add_argument("--log", action="store_true", help="logarithmic LR axis in the chart")
     show.add_argument("--csv", action="store_true", help="print step,lr for every step")
-    show.add_argument("--json", action="store_true", help="print the schedule's config")
+    show.add_argument("--json", action="store_true", help="print the schedule's config as JSON")
     show.set_defaults(run=_show)
+
+    describe = command("describe", "phases, key points and warnings before a long run",
+                       "Phase table (start, peak, warmup end, final value, area under the curve) and\n"
+                       "warnings: the LR rising after its decay, a final LR far from zero, a short warmup\n"
+                       "for Adam-family optimizers, milestones beyond the run, cycles cut short.")
+    describe.add_argument("spec", metavar="SPEC", help=spec_help)
+    _add_run_options(describe)
+    describe.add_argument("--optimizer", metavar="NAME",
+                          help="e.g. adamw or sgd: the short-warmup warning is for Adam-family ones "
+                               "(default: assume it may be one)")
+    describe.set_defaults(run=_describe_cmd)
+
+    demo = command("demo", "the seed tutorial end to end on lrkit (TF, torch, pictures)",
+                   "The seed tutorial's examples on lrkit: TensorFlow's exponential_decay on y = x^2,\n"
+                   "torch optimizers and param_groups, and every torch scheduler it names, each\n"
+                   "printing its table the way the tutorial does. Pictures go to --out.")
+    demo.add_argument("--out", default="lrkit-demo", metavar="DIR",
+                      help="folder for the pictures (default ./lrkit-demo/)")
+    demo.add_argument("--no-pictures", action="store_true", help="print the tables only")
+    demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    """Run ``lrkit`` with ``argv`` (default: the command line); returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except LrkitError as error:
-        print(f"lrkit: error: {error}", file=sys.stderr)
-        return 2
+        print(f"lrkit {args.command}: error: {error}", file=sys.stderr)
+        return USAGE
+    except NoMatplotlib as error:
+        print(f"lrkit {args.command}: {error}", file=sys.stderr)
+        return FAILED
+    except BrokenPipeError:  # `lrkit show ... --csv | head`
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return FAILED
 
 
 if __name__ == "__main__":

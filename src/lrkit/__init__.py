@@ -9,6 +9,7 @@ from ._base import Schedule, from_config
 from ._combinators import add, clip, mul, repeat, sequence, warmup
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
 from ._namespace import Namespace, namespace
+from ._plateau import PlateauState, plateau
 from ._recipes import Recipe, multistep, one_cycle, step_decay, wsd
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
                       inverse_time, linear, linear_cosine, natural_exp, one_minus_sqrt, piecewise_constant,
@@ -26,6 +27,8 @@ __all__ = [
     "sequence", "warmup", "repeat", "mul", "add", "clip",
     # recipes
     "step_decay", "multistep", "one_cycle", "wsd",
+    # the one stateful, metric-driven controller
+    "plateau", "PlateauState",
     # values, text and config
     "Schedule", "Recipe", "parse", "from_config", "Namespace", "namespace",
     # errors

@@ -1,0 +1,293 @@
+"""The plateau controller: lrkit's one stateful, metric-driven piece (no framework imports).
+
+A controller is a value, like a schedule: ``plateau(...)`` is a frozen dataclass holding the rules
+(mode, threshold, patience, cooldown, factor, floor). Its state is a second small value,
+:class:`PlateauState`, made of plain ints and floats. ``update`` is a pure function
+``(state, metric) -> state``; nothing is mutated, so a state can be saved, compared, restored, and the
+same metric sequence always gives the same decisions (on every rank of a distributed job, as long as
+every rank sees the same metric).
+
+Two ways to turn decisions into learning rates:
+
+- ``reduce(lr)`` is torch's ``ReduceLROnPlateau`` rule for one LR that lives in an optimizer:
+  ``max(lr * factor, min_lr)``, applied only when it lowers the LR by more than ``eps``.
+  ``lrkit.torch.ReduceLROnPlateau`` calls it on each param group when ``update`` reports a new reduction.
+- ``apply(value, state)`` is the plateau *as a stage* over any schedule: the schedule's value times
+  ``factor ** reductions``, never pushed below ``min_lr`` by the plateau (a schedule that is already
+  below ``min_lr`` is left alone). Warmup then plateau-driven decay is ``apply(warmup(...)(t), state)``
+  with metrics counted from the end of the warmup; plateau decay after a cosine is the same with the
+  cosine's held final value.
+
+NaN and infinite metrics follow an explicit rule, ``nonfinite``:
+
+- ``"raise"`` (default): ``update`` raises ``LrkitValueError`` naming the metric.
+- ``"bad"``: the epoch counts as one without improvement (``bad_epochs`` grows, ``best`` is untouched),
+  as torch does for NaN. (torch takes ``-inf`` in mode "min" as a new best that nothing can beat; lrkit
+  never lets a non-finite value become ``best``.)
+- ``"ignore"``: the call is skipped; the state is returned unchanged (no epoch is counted).
+
+>>> ctl = plateau(factor=0.1, patience=2)
+>>> state = ctl.init()
+>>> for loss in [2.0, 2.0, 2.0, 2.0]:
+...     state = ctl.update(state, loss)
+>>> state.reductions, state.bad_epochs, round(ctl.apply(0.1, state), 6)
+(1, 0, 0.01)
+"""
+import dataclasses
+import math
+import numbers
+import typing
+
+from . import _checks as check
+from ._errors import LrkitTypeError, LrkitValueError
+
+_INF = math.inf
+_new_state = tuple.__new__  # PlateauState from a tuple, without the namedtuple's Python-level __new__
+_MODES = ("min", "max")
+_THRESHOLD_MODES = ("rel", "abs")
+_NONFINITE = ("raise", "bad", "ignore")
+
+
+def _count(name, value):
+    """An int >= 0 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise LrkitTypeError(f"{name} must be an integer >= 0, got {value!r}")
+    value = int(value)
+    if value < 0:
+        raise LrkitValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return value
+
+
+class PlateauState(typing.NamedTuple):
+    """Where a plateau controller stands: plain numbers only (``to_dict`` / ``from_dict`` round-trip).
+
+    ``best`` is the best metric seen (``inf`` for mode "min" / ``-inf`` for "max" before the first);
+    ``bad_epochs`` the epochs since the last improvement; ``cooldown_left`` the epochs of cooldown still
+    to wait; ``epochs`` the metrics counted; ``reductions`` how many times the LR was cut.
+    """
+    best: float
+    bad_epochs: int = 0
+    cooldown_left: int = 0
+    epochs: int = 0
+    reductions: int = 0
+
+    def to_dict(self):
+        """A dict of plain ints and floats (``best`` may be ``inf``)."""
+        return dict(self._asdict())
+
+    @classmethod
+    def from_dict(cls, data):
+        """The state a ``to_dict()`` output describes (validated; the dict is not modified)."""
+        if not isinstance(data, dict):
+            raise LrkitTypeError(f"plateau state must be a dict, got {data!r}")
+        names = list(cls._fields)
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise LrkitValueError(f"plateau state has unknown key(s) {unknown}; allowed: {names}")
+        if "best" not in data:
+            raise LrkitValueError("plateau state lacks 'best'")
+        best = data["best"]
+        if isinstance(best, bool) or not isinstance(best, numbers.Real) or math.isnan(best):
+            raise LrkitValueError(f"plateau state best must be a number (inf allowed), got {best!r}")
+        counts = {n: _count(f"plateau state {n}", data.get(n, 0)) for n in names[1:]}
+        return cls(best=float(best), **counts)
+
+
+@dataclasses.dataclass(frozen=True)
+class plateau:
+    """Reduce-on-plateau rules (torch ``ReduceLROnPlateau``'s, as a value).
+
+    A metric is an improvement when, with ``best`` the best so far,
+    ``mode="min"``: ``metric < best * (1 - threshold)`` (``threshold_mode="rel"``) or
+    ``metric < best - threshold`` (``"abs"``); ``mode="max"``: ``metric > best * (1 + threshold)`` or
+    ``metric > best + threshold``. After more than ``patience`` epochs without improvement the
+    controller counts a reduction, then waits ``cooldown`` epochs (bad epochs are not counted during a
+    cooldown). ``min_lr`` is a floor (one number, or one per param group); ``eps`` is torch's minimal
+    change for ``reduce``; ``nonfinite`` is the NaN/inf rule (see the module docstring).
+
+    >>> ctl = plateau(mode="max", factor=0.5, patience=0, threshold_mode="abs", threshold=0.0)
+    >>> state = ctl.init()
+    >>> for accuracy in [0.5, 0.6, 0.6, 0.55]:
+    ...     state = ctl.update(state, accuracy)
+    >>> state.best, state.reductions, ctl.scale(state)
+    (0.6, 2, 0.25)
+    """
+    mode: str = "min"
+    factor: float = 0.1
+    patience: int = 10
+    threshold: float = 1e-4
+    threshold_mode: str = "rel"
+    cooldown: int = 0
+    min_lr: typing.Union[float, typing.Tuple[float, ...]] = 0.0
+    eps: float = 1e-8
+    nonfinite: str = "raise"
+
+    def __post_init__(self):
+        check.choice("mode", self.mode, _MODES)
+        check.choice("threshold_mode", self.threshold_mode, _THRESHOLD_MODES)
+        check.choice("nonfinite", self.nonfinite, _NONFINITE)
+        factor = check.real("factor", self.factor)
+        if not 0 <= factor < 1:
+            raise LrkitValueError(f"factor must be in [0, 1) (new_lr = lr * factor), got {factor!r}")
+        object.__setattr__(self, "factor", float(factor))
+        object.__setattr__(self, "patience", _count("patience", self.patience))
+        object.__setattr__(self, "cooldown", _count("cooldown", self.cooldown))
+        object.__setattr__(self, "threshold", float(check.non_negative("threshold", self.threshold)))
+        object.__setattr__(self, "eps", float(check.non_negative("eps", self.eps)))
+        min_lr = self.min_lr
+        if isinstance(min_lr, (list, tuple)):
+            min_lr = tuple(float(check.non_negative(f"min_lr[{i}]", v)) for i, v in enumerate(min_lr))
+            if not min_lr:
+                raise LrkitValueError("min_lr must be a number or a non-empty list of numbers, got []")
+        else:
+            min_lr = float(check.non_negative("min_lr", min_lr))
+        object.__setattr__(self, "min_lr", min_lr)
+        object.__setattr__(self, "_better", self._comparison())
+
+    def __getstate__(self):  # the comparison function is rebuilt, not pickled
+        state = dict(self.__dict__)
+        state.pop("_better", None)
+        return state
+
+    def __setstate__(self, state):
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_better", self._comparison())
+
+    def _comparison(self):
+        """``is_better`` for this mode and threshold, as one small function (the per-epoch path)."""
+        threshold = self.threshold
+        if self.mode == "min":
+            if self.threshold_mode == "rel":
+                rel = 1.0 - threshold
+                return lambda a, best: a < best * rel
+            return lambda a, best: a < best - threshold
+        if self.threshold_mode == "rel":
+            rel = threshold + 1.0
+            return lambda a, best: a > best * rel
+        return lambda a, best: a > best + threshold
+
+    # ---- state -------------------------------------------------------------------------------
+    @property
+    def worst(self):
+        """The ``best`` of a fresh state: ``inf`` for mode "min", ``-inf`` for "max"."""
+        return math.inf if self.mode == "min" else -math.inf
+
+    def init(self):
+        """The state before any metric."""
+        return PlateauState(best=self.worst)
+
+    def is_better(self, metric, best):
+        """True when ``metric`` improves on ``best`` by more than the threshold."""
+        if self.mode == "min":
+            if self.threshold_mode == "rel":
+                return metric < best * (1.0 - self.threshold)
+            return metric < best - self.threshold
+        if self.threshold_mode == "rel":
+            return metric > best * (self.threshold + 1.0)
+        return metric > best + self.threshold
+
+    def update(self, state, metric):
+        """The state after one epoch's ``metric`` (a pure function; ``state`` is not modified)."""
+        if type(state) is not PlateauState:
+            raise LrkitTypeError(f"state must be a PlateauState (from plateau.init()), got {state!r}")
+        if type(metric) is not float:
+            if isinstance(metric, bool) or not isinstance(metric, numbers.Real):
+                try:
+                    metric = float(metric)  # 0-dim tensors and numpy scalars
+                except (TypeError, ValueError):
+                    raise LrkitTypeError(f"metric must be a real number, got {metric!r}") from None
+            metric = float(metric)
+        best, bad = state[0], state[1]
+        if -_INF < metric < _INF:
+            better = self._better(metric, best)
+        elif self.nonfinite == "raise":
+            raise LrkitValueError(
+                f"metric must be finite, got {metric!r} (plateau nonfinite='raise'; nonfinite='bad' counts "
+                f"it as an epoch without improvement, nonfinite='ignore' skips it)")
+        elif self.nonfinite == "ignore":
+            return state
+        else:
+            better = False
+        if better:
+            best, bad = metric, 0
+        else:
+            bad += 1
+        _, _, cooldown_left, epochs, reductions = state
+        if cooldown_left > 0:
+            cooldown_left -= 1
+            bad = 0  # bad epochs in a cooldown do not count
+        if bad > self.patience:
+            reductions += 1
+            cooldown_left = self.cooldown
+            bad = 0
+        return _new_state(PlateauState, (best, bad, cooldown_left, epochs + 1, reductions))
+
+    # ---- learning rates ----------------------------------------------------------------------
+    def floor(self, group=0):
+        """``min_lr`` of param group ``group``."""
+        if isinstance(self.min_lr, tuple):
+            if not 0 <= group < len(self.min_lr):
+                raise LrkitValueError(f"min_lr has {len(self.min_lr)} entries, no entry for group {group}")
+            return self.min_lr[group]
+        return self.min_lr
+
+    def reduce_all(self, lrs, min_lrs):
+        """``reduce`` of every LR of ``lrs`` with its floor in ``min_lrs`` (python numbers)."""
+        factor, eps = self.factor, self.eps
+        out = []
+        for lr, floor in zip(lrs, min_lrs):
+            new = lr * factor
+            if new < floor:
+                new = floor
+            out.append(new if lr - new > eps else lr)
+        return out
+
+    def reduce(self, lr, group=0, min_lr=None):
+        """One reduction of one LR, torch's rule: ``max(lr * factor, min_lr)``, kept only when it lowers
+        the LR by more than ``eps`` (else ``lr`` is returned unchanged).
+
+        >>> plateau(factor=0.5, min_lr=0.3).reduce(1.0), plateau(factor=0.5, min_lr=0.3).reduce(0.5)
+        (0.5, 0.3)
+        """
+        old = float(lr)
+        floor = self.floor(group) if min_lr is None else float(min_lr)
+        new = max(old * self.factor, floor)
+        return new if old - new > self.eps else lr
+
+    def scale(self, state):
+        """``factor ** reductions``: the multiplier the plateau stage puts on a schedule."""
+        return self.factor ** state.reductions
+
+    def apply(self, value, state, group=0, min_lr=None):
+        """The plateau as a stage over a schedule value: ``value * factor ** reductions``, but never
+        below ``min(value, min_lr)``: the plateau stops at the floor, and a schedule already below
+        the floor is not raised to it.
+
+        >>> ctl = plateau(factor=0.5, min_lr=0.2)
+        >>> s = PlateauState(best=1.0, reductions=3)
+        >>> ctl.apply(1.0, s), ctl.apply(0.1, s)
+        (0.2, 0.1)
+        """
+        floor = self.floor(group) if min_lr is None else float(min_lr)
+        value = float(value)
+        return max(value * self.factor ** state.reductions, min(value, floor))
+
+    # ---- config --------------------------------------------------------------------------------
+    def to_config(self):
+        """A JSON-safe dict that ``plateau.from_config`` turns back into an equal controller."""
+        config = {"name": "plateau"}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            config[f.name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        if not isinstance(config, dict) or config.get("name") != "plateau":
+            raise LrkitValueError(f"config must be a dict with name 'plateau', got {config!r}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(config) - set(names) - {"name"})
+        if unknown:
+            raise LrkitValueError(f"config for plateau has unknown key(s) {unknown}; allowed: {names}")
+        return cls(**{k: v for k, v in config.items() if k != "name"})

@@ -53,8 +53,9 @@ GALLERY = [
       "repeat(linear(0.08, 0.02, steps=250), period=250)",
       "clip(cosine(0.1, 0.0, steps=1000), floor=0.03)",
       "cosine(0.1, 0.0, steps=1000) * 0.5 + 0.01"], ["--steps", "1000"]),
-    ("function", "a user function (torch LambdaLR: function(f) * base_lr) and a constant",
-     ['function("lrkit._seed:_inverse_epoch") * 0.1', "constant(0.05)"], ["--steps", "50"]),
+    ("function", "user functions: torch LambdaLR (function(f) * base_lr), MultiplicativeLR, and a constant",
+     ['function("lrkit._seed:_inverse_epoch") * 0.1', 'multiplicative("lrkit._seed:_factor_095", start=0.1)',
+      "constant(0.05)"], ["--steps", "50"]),
 ]
 
 

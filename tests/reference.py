@@ -31,6 +31,14 @@ def close(got, expected):
     return math.isclose(float(got), expected, rel_tol=REL, abs_tol=ABS)
 
 
+def halve(epoch):
+    return 0.5
+
+
+def inverse_cycle(cycle):
+    return 1 / cycle
+
+
 def inverse_epoch(t):
     """The seed's LambdaLR factor ``1 / (epoch + 1)``; module-level so it saves by name."""
     return 1 / (t + 1)
@@ -201,6 +209,19 @@ CASES = [
     _case("cyclic/exp_range", lrkit.cyclic(0.0, 1.0, steps_up=2, mode="exp_range", gamma=0.5),
           [(0, 0.0), (1, 0.25), (2, 0.25), (6, 0.5 ** 6), (HUGE + 2, 0.0)],
           "height times 0.5^t: 1/2 * 1/2 at 1, 1 * 1/4 at 2"),
+
+    _case("cyclic/scale_fn", lrkit.cyclic(0.0, 1.0, steps_up=2, scale_fn=inverse_cycle),
+          [(0, 0.0), (2, 1.0), (4, 0.0), (6, 0.5), (10, 1 / 3), (5, 0.25)],
+          "scale_fn(cycle) = 1 / cycle: peaks 1, 1/2, 1/3 at 2, 6, 10"),
+    _case("cyclic/scale_fn-iterations", lrkit.cyclic(0.0, 1.0, steps_up=2, scale_fn=inverse_epoch,
+                                                     scale_mode="iterations"),
+          [(0, 0.0), (1, 0.25), (2, 1 / 3), (6, 1 / 7)],
+          "height times 1 / (t + 1): 1/2 * 1/2 at 1, 1 * 1/3 at 2"),
+
+    # ---------------------------------------------------------------- multiplicative (torch MultiplicativeLR)
+    _case("multiplicative/halve", lrkit.multiplicative(halve, start=0.8),
+          [(0, 0.8), (1, 0.4), (2.5, 0.2), (3, 0.1), (10, 0.8 / 1024)],
+          "0.8 times 0.5 per whole step: 0.8, 0.4, 0.2 (floor of 2.5), 0.1"),
 
     # ---------------------------------------------------------------- function (torch LambdaLR)
     _case("function/lambda-lr", lrkit.function(inverse_epoch) * 0.1,

@@ -14,11 +14,6 @@ import lrkit
 EPS = 2.0 ** -52
 STEPS = 320  # >= 300 steps per configuration
 
-MULTIPLICATIVE_XFAIL = pytest.mark.xfail(
-    raises=NotImplementedError, strict=True,
-    reason="core gap: no closed-form cumulative product lrkit.multiplicative(fn) for MultiplicativeLR")
-
-
 # =================================================================================================
 # random configurations, valid for torch and lrkit
 # =================================================================================================
@@ -66,7 +61,7 @@ CHAINABLE = ["MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearL
 
 
 def _params(names):
-    return [pytest.param(n, marks=MULTIPLICATIVE_XFAIL) if n == "MultiplicativeLR" else n for n in names]
+    return list(names)
 
 
 def _bounds(name, kwargs):
@@ -934,8 +929,6 @@ def test_add_param_group_after_the_scheduler_is_refused_clearly():
         sched.step()
 
 
-@pytest.mark.xfail(raises=NotImplementedError, strict=True,
-                   reason="core gap: CyclicLR scale_fn on the cycle number needs a cycle clock in lrkit.cyclic")
 def test_cyclic_custom_scale_fn_on_cycles():
     opt_t, opt_k = _opt(), _opt()
     kwargs = {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 3, "scale_fn": lambda c: 1 / c, "cycle_momentum": False}

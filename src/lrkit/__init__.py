@@ -12,7 +12,7 @@ from ._namespace import Namespace, namespace
 from ._plateau import PlateauState, plateau
 from ._recipes import Recipe, multistep, one_cycle, step_decay, wsd
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
-                      inverse_time, linear, linear_cosine, natural_exp, one_minus_sqrt, piecewise_constant,
+                      inverse_time, linear, linear_cosine, multiplicative, natural_exp, one_minus_sqrt, piecewise_constant,
                       piecewise_linear, polynomial)
 from ._spec import parse
 
@@ -22,7 +22,7 @@ __all__ = [
     # shapes
     "constant", "linear", "polynomial", "exponential", "inverse_time", "natural_exp", "inverse_sqrt",
     "cosine", "one_minus_sqrt", "linear_cosine", "piecewise_constant", "piecewise_linear",
-    "cosine_restarts", "cyclic", "function",
+    "cosine_restarts", "cyclic", "function", "multiplicative",
     # combinators
     "sequence", "warmup", "repeat", "mul", "add", "clip",
     # recipes

@@ -36,6 +36,11 @@ def tf_square_run(steps=100, every=10):
     return lines
 
 
+def _factor_095(epoch):
+    """torch's MultiplicativeLR example factor, ``lambda epoch: 0.95``, importable for specs."""
+    return 0.95
+
+
 def _inverse_epoch(epoch):
     """The seed's LambdaLR factor ``1 / (epoch + 1)`` (module level, so specs and configs can name it)."""
     return 1 / (epoch + 1)

@@ -13,6 +13,15 @@ def _progress(t, steps, staircase, xp):
     return xp.floor(p) if staircase else p
 
 
+def _user_function(name, value):
+    """A callable, or a ``'module:name'`` reference to one (configs and specs)."""
+    if isinstance(value, str):
+        return resolve_function(value)
+    if not callable(value):
+        raise LrkitTypeError(f"{name} must be a callable or a 'module:name' string, got {value!r}")
+    return value
+
+
 @register
 class constant(Schedule):
     """The same value at every step: ``value``.
@@ -389,7 +398,8 @@ class cyclic(Schedule):
     With ``c = floor(1 + t / (up + down))`` and ``x = 1 + t / (up + down) - c``, the height is
     ``x / r`` if ``x <= r`` else ``(x - 1) / (r - 1)`` (``r = up / (up + down)``), scaled by
     1 (``"triangular"``), ``1 / 2**(c - 1)`` (``"triangular2"``) or ``gamma**t`` (``"exp_range"``):
-    ``lr(t) = start + (peak - start) * height * scale``.
+    ``lr(t) = start + (peak - start) * height * scale``. A ``scale_fn`` replaces ``mode``'s scale by
+    ``scale_fn(c)`` (``scale_mode="cycle"``) or ``scale_fn(t)`` (``"iterations"``), as in torch.
 
     >>> [cyclic(0.0, 1.0, steps_up=2)(t) for t in range(6)]
     [0.0, 0.5, 1.0, 0.5, 0.0, 0.5]
@@ -402,6 +412,8 @@ class cyclic(Schedule):
     steps_down: typing.Optional[float] = None
     mode: str = "triangular"
     gamma: float = 1.0
+    scale_fn: typing.Optional[typing.Callable] = None
+    scale_mode: str = "cycle"
 
     def __post_init__(self):
         self._validate("start", check.non_negative)
@@ -411,6 +423,9 @@ class cyclic(Schedule):
             self._validate("steps_down", check.positive)
         check.choice("mode", self.mode, ("triangular", "triangular2", "exp_range"))
         self._validate("gamma", check.positive)
+        if self.scale_fn is not None:
+            self._validate("scale_fn", _user_function)
+        check.choice("scale_mode", self.scale_mode, ("cycle", "iterations"))
         if self.mode == "exp_range" and self.gamma > 1:
             raise LrkitValueError(f"gamma must be <= 1 for mode='exp_range' (the amplitude gamma**t would grow "
                                   f"without bound), got {self.gamma!r}")
@@ -424,7 +439,9 @@ class cyclic(Schedule):
         x = 1.0 + t / self._total - cycle
         height = xp.where(x <= self._ratio, x / self._ratio, (x - 1) / (self._ratio - 1))
         rise = (self.peak - self.start) * height
-        if self.mode == "triangular2":
+        if self.scale_fn is not None:
+            rise = rise * xp.apply(self.scale_fn, cycle if self.scale_mode == "cycle" else t)
+        elif self.mode == "triangular2":
             rise = rise * 0.5 ** (cycle - 1)  # = torch's 1 / 2.0 ** (cycle - 1), without its overflow
         elif self.mode == "exp_range":
             rise = rise * self.gamma ** t
@@ -446,10 +463,7 @@ class function(Schedule):
     fn: typing.Callable
 
     def __post_init__(self):
-        if isinstance(self.fn, str):
-            object.__setattr__(self, "fn", resolve_function(self.fn))
-        elif not callable(self.fn):
-            raise LrkitTypeError(f"fn must be a callable or a 'module:name' string, got {self.fn!r}")
+        self._validate("fn", _user_function)
 
     def _f(self, t, xp):
         return xp.apply(self.fn, t)
@@ -458,3 +472,51 @@ class function(Schedule):
     def saveable(self):
         """True when ``fn`` can be written in a config by name."""
         return function_reference(self.fn) is not None
+
+
+@register
+class multiplicative(Schedule):
+    """A running product of a user factor (torch MultiplicativeLR):
+    ``lr(t) = start * fn(1) * fn(2) * ... * fn(floor(t))``.
+
+    Not a formula but still a pure function of ``t``: the products are computed once, in order, and
+    kept. Evaluates on Python numbers and numpy arrays (up to 10,000,000 updates), not inside jax,
+    keras or torch graphs. ``fn`` saves in configs as ``'module:name'`` like ``function``'s.
+
+    >>> [round(multiplicative(lambda epoch: 0.5, start=0.8)(t), 3) for t in range(4)]
+    [0.8, 0.4, 0.2, 0.1]
+    """
+    fn: typing.Callable
+    start: float = 1.0
+
+    LIMIT = 10_000_000
+
+    def __post_init__(self):
+        self._validate("fn", _user_function)
+        self._validate("start", check.non_negative)
+        object.__setattr__(self, "_products", [self.start])
+
+    def _f(self, t, xp):
+        return xp.apply(self._product, t)
+
+    def _product(self, t):
+        import numpy as np
+        if isinstance(t, np.ndarray):
+            k = np.floor(t).astype(np.int64)
+            self._extend(int(k.max()) if k.size else 0)
+            return np.asarray(self._products, dtype=np.float64)[k]
+        if not isinstance(t, (int, float)):
+            raise LrkitTypeError(f"multiplicative evaluates Python numbers and numpy arrays only, got {type(t).__name__}")
+        k = math.floor(t)
+        self._extend(k)
+        return self._products[k]
+
+    def _extend(self, k):
+        products = self._products
+        if k >= len(products):
+            if k > self.LIMIT:
+                raise LrkitValueError(f"multiplicative keeps a running product: step must be <= {self.LIMIT:,}, got {k}")
+            value = products[-1]
+            for j in range(len(products), k + 1):
+                value = value * self.fn(j)
+                products.append(value)

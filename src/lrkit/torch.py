@@ -54,7 +54,8 @@ from ._combinators import add, mul, repeat, sequence
 from ._errors import LrkitTypeError, LrkitValueError
 from ._plateau import PlateauState, plateau
 from ._recipes import multistep, one_cycle, step_decay
-from ._shapes import constant, cosine, cosine_restarts, cyclic, exponential, function, linear, polynomial
+from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, linear, multiplicative,
+                      polynomial)
 from ._shapes import piecewise_constant
 from ._spec import parse
 
@@ -918,9 +919,7 @@ class LambdaLR(LRScheduler, _tls.LambdaLR):
 class MultiplicativeLR(LRScheduler, _tls.MultiplicativeLR):
     """torch's MultiplicativeLR: the LR times ``lr_lambda(epoch)`` at every step.
 
-    Its closed form is the cumulative product ``base_lr * prod(lr_lambda(j) for j in 1..k)``, which
-    the lrkit core does not offer yet (it needs a ``multiplicative(fn)`` schedule): until it does, this
-    class raises NotImplementedError at construction.
+    ``base_lr * prod(lr_lambda(j) for j in 1..k)``: the core's ``multiplicative(lr_lambda)``.
     """
     _chainable = True
 
@@ -940,14 +939,8 @@ class MultiplicativeLR(LRScheduler, _tls.MultiplicativeLR):
         super().__init__(optimizer, last_epoch)
 
     def _make_tracks(self):
-        import lrkit
-        make = getattr(lrkit, "multiplicative", None)
-        if make is None:
-            raise NotImplementedError(
-                "lrkit.torch.MultiplicativeLR needs the core schedule lrkit.multiplicative(fn) (the "
-                "cumulative product fn(1) * ... * fn(k)), which this version of lrkit does not have")
         fns, where = _unique(self.lr_lambdas)
-        return [_Track("lr", [make(fn) for fn in fns], where, self._bases(), chainable=True)]
+        return [_Track("lr", [multiplicative(fn) for fn in fns], where, self._bases(), chainable=True)]
 
     _config = LambdaLR._config
     _load_config = LambdaLR._load_config
@@ -1161,9 +1154,8 @@ def _set_momentum(group, key, value):
 class CyclicLR(LRScheduler, _tls.CyclicLR):
     """torch's CyclicLR (momentum / beta1 cycled inversely); lrkit:
     ``cyclic(0, 1, step_size_up, step_size_down, mode, gamma)`` as ``base_lr + (max_lr - base_lr) * unit``
-    and ``max_momentum - (max_momentum - base_momentum) * unit``. A custom ``scale_fn`` with
-    ``scale_mode="iterations"`` is ``cyclic(...) * function(scale_fn)``; with ``scale_mode="cycle"`` it
-    needs a core feature lrkit lacks yet (the cycle number as a clock) and raises NotImplementedError."""
+    and ``max_momentum - (max_momentum - base_momentum) * unit``; a custom ``scale_fn`` is the core's
+    ``cyclic(..., scale_fn=scale_fn, scale_mode=scale_mode)``."""
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
                  gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
@@ -1223,15 +1215,11 @@ class CyclicLR(LRScheduler, _tls.CyclicLR):
             self.scale_mode = "iterations"
 
     def _unit(self):
-        up, down = self._up, self._down
         if self._scale_fn_custom is None:
             gamma = self.gamma if self.mode == "exp_range" else 1.0
-            return cyclic(0.0, 1.0, steps_up=up, steps_down=down, mode=self.mode, gamma=gamma)
-        if self.scale_mode == "iterations":
-            return cyclic(0.0, 1.0, steps_up=up, steps_down=down) * function(self._scale_fn_custom)
-        raise NotImplementedError(
-            "lrkit.torch.CyclicLR with a custom scale_fn and scale_mode='cycle' needs a core feature this "
-            "version of lrkit lacks (scale_fn evaluated on the cycle number floor(1 + t / (up + down)))")
+            return cyclic(0.0, 1.0, steps_up=self._up, steps_down=self._down, mode=self.mode, gamma=gamma)
+        return cyclic(0.0, 1.0, steps_up=self._up, steps_down=self._down, scale_fn=self._scale_fn_custom,
+                      scale_mode=self.scale_mode)
 
     def _make_tracks(self):
         unit = self._unit()

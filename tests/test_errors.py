@@ -2,7 +2,6 @@
 all LrkitError and ValueError/TypeError) at construction (or at the call, for bad steps), and its
 message names the argument and the offending value."""
 import json
-import math
 import subprocess
 import sys
 import textwrap

@@ -1,6 +1,5 @@
 """The reference table (tests/reference.py) on the two core evaluation paths: a Python number per call
 (the per-step path every adapter uses) and a numpy array (the whole curve at once, float64)."""
-import math
 
 import numpy as np
 import pytest

@@ -14,7 +14,7 @@ from ._recipes import Recipe, multistep, one_cycle, step_decay, wsd
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
                       inverse_time, linear, linear_cosine, multiplicative, natural_exp, one_minus_sqrt, piecewise_constant,
                       piecewise_linear, polynomial)
-from ._spec import parse
+from ._spec import as_schedule, parse
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,7 @@ __all__ = [
     # the one stateful, metric-driven controller
     "plateau", "PlateauState",
     # values, text and config
-    "Schedule", "Recipe", "parse", "from_config", "Namespace", "namespace",
+    "Schedule", "Recipe", "parse", "from_config", "as_schedule", "Namespace", "namespace",
     # errors
     "LrkitError", "LrkitValueError", "LrkitTypeError", "SpecError",
 ]

@@ -24,7 +24,7 @@ from ._base import Schedule
 from ._combinators import add, clip, mul, repeat, sequence, warmup
 from ._errors import LrkitValueError
 from ._recipes import Recipe, multistep, step_decay
-from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
+from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, inverse_sqrt,
                       inverse_time, linear, linear_cosine, natural_exp, one_minus_sqrt, piecewise_constant,
                       piecewise_linear, polynomial)
 
@@ -400,7 +400,6 @@ def lint(report, values, optimizer=None):
     out = []
     n, peak = report.steps, report.peak
     last = n - 1
-    tol = 1e-12 * max(abs(peak), 1e-300)
     # 1. the LR rises again after its decay (torch's CosineAnnealingLR past T_max, a cut cycle)
     tail = values[report.peak_step:]
     if tail.size > 1 and peak > 0 and not cycles(report.schedule):  # cycles rise on purpose
@@ -495,7 +494,7 @@ def format_report(report, steps_per_epoch=None, max_phases=12):
     warm = (f"step {report.warmup_end:,}{epoch(report.warmup_end)}" if report.warmup_end
             else "none (does not start by rising)")
     rows = [
-        ("start", _num(report.start), f"step 0"),
+        ("start", _num(report.start), "step 0"),
         ("peak", _num(report.peak), f"step {report.peak_step:,}{epoch(report.peak_step)}{held}"),
         ("warmup end", _num(values_at(report, report.warmup_end)) if report.warmup_end else "", warm),
         ("minimum", _num(report.minimum), f"step {report.minimum_step:,}{epoch(report.minimum_step)}"),

@@ -2,9 +2,9 @@
 import ast
 import dataclasses
 
-from ._base import REGISTRY, Schedule
+from ._base import REGISTRY, Schedule, from_config
 from ._combinators import add, mul
-from ._errors import LrkitError, SpecError
+from ._errors import LrkitError, LrkitTypeError, SpecError
 
 _OPERATORS = {ast.Mult: mul, ast.Add: add}
 
@@ -28,6 +28,21 @@ def parse(spec):
     if not isinstance(result, Schedule):
         raise SpecError(f"spec must describe a schedule such as 'cosine(0.1, 0.0, steps=100)', got {spec!r}")
     return result
+
+
+def as_schedule(value, name="schedule"):
+    """An lrkit schedule from a schedule, a spec string or a config dict (what every adapter accepts).
+
+    >>> as_schedule("cosine(0.1, 0.0, steps=10)") == as_schedule({"name": "cosine", "start": 0.1, "end": 0.0, "steps": 10})
+    True
+    """
+    if isinstance(value, Schedule):
+        return value
+    if isinstance(value, str):
+        return parse(value)
+    if isinstance(value, dict):
+        return from_config(value)
+    raise LrkitTypeError(f"{name} must be an lrkit schedule, a spec string or a config dict, got {value!r}")
 
 
 def _names():

@@ -20,23 +20,11 @@ import keras
 from keras import ops
 
 from . import _checks as check
-from ._base import Schedule, from_config
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError
 from ._plateau import PlateauState, plateau
-from ._spec import parse
+from ._spec import as_schedule
 
 __all__ = ["KerasSchedule", "ReduceLROnPlateau"]
-
-
-def _as_schedule(schedule):
-    if isinstance(schedule, Schedule):
-        return schedule
-    if isinstance(schedule, str):
-        return parse(schedule)
-    if isinstance(schedule, dict):
-        return from_config(schedule)
-    raise LrkitTypeError(
-        f"schedule must be an lrkit schedule, a spec string or a config dict, got {schedule!r}")
 
 
 def _probe(schedule):
@@ -91,7 +79,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, schedule, scale=1.0, plateau=None, gradient_accumulation_steps=1):
-        self.schedule = _as_schedule(schedule)
+        self.schedule = as_schedule(schedule)
         self.scale = check.positive("scale", scale)
         self.gradient_accumulation_steps = _count("gradient_accumulation_steps", gradient_accumulation_steps)
         if self.gradient_accumulation_steps < 1:

@@ -33,22 +33,10 @@ Plateau: lrkit adds no optimizer API; two compositions work under ``jax.jit`` wi
 import jax
 import jax.numpy as jnp
 
-from ._base import Schedule, from_config
 from ._errors import LrkitError, LrkitTypeError
-from ._spec import parse
+from ._spec import as_schedule
 
 __all__ = ["to_optax"]
-
-
-def _as_schedule(schedule):
-    if isinstance(schedule, Schedule):
-        return schedule
-    if isinstance(schedule, str):
-        return parse(schedule)
-    if isinstance(schedule, dict):
-        return from_config(schedule)
-    raise LrkitTypeError(
-        f"schedule must be an lrkit schedule, a spec string or a config dict, got {schedule!r}")
 
 
 class _OptaxSchedule:
@@ -103,6 +91,6 @@ def to_optax(schedule):
     >>> float(state.hyperparams["learning_rate"])
     1.0
     """
-    schedule = _as_schedule(schedule)
+    schedule = as_schedule(schedule)
     _probe(schedule)
     return _OptaxSchedule(schedule)

@@ -49,7 +49,6 @@ from torch.optim import Optimizer
 from torch.optim import lr_scheduler as _tls
 
 from . import _checks as check
-from ._base import Schedule
 from ._combinators import add, mul, repeat, sequence
 from ._errors import LrkitTypeError, LrkitValueError
 from ._plateau import PlateauState, plateau
@@ -57,7 +56,7 @@ from ._recipes import multistep, one_cycle, step_decay
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, linear, multiplicative,
                       polynomial)
 from ._shapes import piecewise_constant
-from ._spec import parse
+from ._spec import as_schedule
 
 __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
@@ -1869,14 +1868,6 @@ def _key_label(key):
     return key
 
 
-def _as_schedule(name, value):
-    if isinstance(value, Schedule):
-        return value
-    if isinstance(value, str):
-        return parse(value)
-    raise LrkitTypeError(f"{name} must be an lrkit schedule or a spec string, got {value!r}")
-
-
 class ScheduleLR(LRScheduler):
     """Drive an optimizer from lrkit schedules: ``ScheduleLR(optimizer, schedule, ...)``.
 
@@ -1942,9 +1933,9 @@ class ScheduleLR(LRScheduler):
             if isinstance(value, (list, tuple)):
                 if len(value) != n:
                     raise LrkitValueError(f"{label} has {len(value)} schedules for {n} param groups")
-                per = [None if v is None else _as_schedule(f"{label}[{i}]", v) for i, v in enumerate(value)]
+                per = [None if v is None else as_schedule(v, f"{label}[{i}]") for i, v in enumerate(value)]
             else:
-                per = [_as_schedule(label, value)] * n
+                per = [as_schedule(value, label)] * n
             for i, (group, s) in enumerate(zip(optimizer.param_groups, per)):
                 if s is None:
                     continue

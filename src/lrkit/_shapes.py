@@ -94,8 +94,20 @@ class polynomial(Schedule):
         return (self.start - self.end) * xp.maximum(1 - p, 0.0) ** self.power + self.end
 
 
+class _DecayEvery(Schedule):
+    """TF's decays of ``start`` by a number (``gamma`` or ``rate``, >= 0) every ``steps`` updates,
+    continuous or ``staircase``: one validation for the three of them."""
+    _factor = "rate"
+
+    def __post_init__(self):
+        self._validate("start", check.non_negative)
+        self._validate(self._factor, check.non_negative)
+        self._validate("steps", check.positive)
+        check.flag("staircase", self.staircase)
+
+
 @register
-class exponential(Schedule):
+class exponential(_DecayEvery):
     """Exponential decay, TF ``exponential_decay`` semantics; torch ExponentialLR is ``steps=1``.
 
     ``lr(t) = start * gamma ** (t / steps)``, the exponent floored when ``staircase``.
@@ -109,19 +121,15 @@ class exponential(Schedule):
     gamma: float
     steps: float = 1
     staircase: bool = False
+    _factor = "gamma"
 
-    def __post_init__(self):
-        self._validate("start", check.non_negative)
-        self._validate("gamma", check.non_negative)
-        self._validate("steps", check.positive)
-        check.flag("staircase", self.staircase)
 
     def _f(self, t, xp):
         return self.start * self.gamma ** _progress(t, self.steps, self.staircase, xp)
 
 
 @register
-class inverse_time(Schedule):
+class inverse_time(_DecayEvery):
     """Inverse-time decay (TF ``inverse_time_decay``).
 
     ``lr(t) = start / (1 + rate * t / steps)``, ``t / steps`` floored when ``staircase``.
@@ -134,18 +142,13 @@ class inverse_time(Schedule):
     steps: float = 1
     staircase: bool = False
 
-    def __post_init__(self):
-        self._validate("start", check.non_negative)
-        self._validate("rate", check.non_negative)
-        self._validate("steps", check.positive)
-        check.flag("staircase", self.staircase)
 
     def _f(self, t, xp):
         return self.start / (1 + self.rate * _progress(t, self.steps, self.staircase, xp))
 
 
 @register
-class natural_exp(Schedule):
+class natural_exp(_DecayEvery):
     """Natural-exponential decay (TF ``natural_exp_decay``).
 
     ``lr(t) = start * exp(-rate * t / steps)``, ``t / steps`` floored when ``staircase``.
@@ -158,11 +161,6 @@ class natural_exp(Schedule):
     steps: float = 1
     staircase: bool = False
 
-    def __post_init__(self):
-        self._validate("start", check.non_negative)
-        self._validate("rate", check.non_negative)
-        self._validate("steps", check.positive)
-        check.flag("staircase", self.staircase)
 
     def _f(self, t, xp):
         return self.start * xp.exp(-self.rate * _progress(t, self.steps, self.staircase, xp))

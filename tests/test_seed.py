@@ -113,7 +113,15 @@ def test_hand_edit_is_a_step_decay():
     assert y[0] == pytest.approx(0.09) and y[5] == pytest.approx(0.081) and y[99] == pytest.approx(0.1 * 0.9 ** 20)
 
 
-@pytest.mark.skip(reason="ReduceLROnPlateau is metric-driven: its table needs the plateau controller "
-                         "(the torch issue), not a closed-form schedule; SEED_PLATEAU_LR above is its vector")
-def test_seed_plateau_table():  # pragma: no cover
-    raise AssertionError("the plateau controller owns this table")
+def test_seed_plateau_table():
+    """The seed's ReduceLROnPlateau(mode='min', factor=0.1, patience=2) fed test = 2 every epoch,
+    through the core plateau controller (lrkit.torch's drop-in is tested in test_torch_seed.py)."""
+    ctl = lrkit.plateau(mode="min", factor=0.1, patience=2)
+    state, lr, lrs = ctl.init(), INITIAL_LR, []
+    for epoch in range(1, 15):
+        lrs.append(lr)                       # the LR this epoch trains with
+        reductions = state.reductions
+        state = ctl.update(state, 2)         # scheduler_1.step(test)
+        if state.reductions > reductions:
+            lr = ctl.reduce(lr)
+    assert as_scraped(seed_print(INITIAL_LR, lrs)) == SEED_PLATEAU_LR

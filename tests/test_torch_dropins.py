@@ -935,6 +935,8 @@ def test_cyclic_custom_scale_fn_on_cycles():
     sched_t, sched_k = T.CyclicLR(opt_t, **kwargs), K.CyclicLR(opt_k, **kwargs)
     for k in range(40):
         assert_groups_match(opt_t, opt_k, f"step {k}")
+        opt_t.step()
+        opt_k.step()
         sched_t.step()
         sched_k.step()
 

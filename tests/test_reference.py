@@ -128,3 +128,18 @@ def test_linear_pieces_hold_exactly_their_end(name, schedule, end_step, end):
 def test_other_shapes_hold_exactly_their_end(schedule, end_step, end):
     for t in (end_step, end_step + 1, HUGE):
         assert close(schedule(t), end), (t, schedule(t), end)
+
+
+@pytest.mark.parametrize("switch", ["at", "after"])
+def test_many_boundaries_use_a_search_with_the_same_values(switch):
+    """Past 8 boundaries numbers and numpy arrays take a binary search; values stay those of the
+    definition (and of the where() chain that graph namespaces keep)."""
+    boundaries = list(range(3, 63, 3))                       # 20 boundaries
+    values = [float(i) for i in range(21)]
+    s = lrkit.piecewise_constant(boundaries, values, switch=switch)
+    steps = [0, 2.5, 3, 3.5, 30, 31, 60, 61, 1000]
+    expected = [sum(b < t if switch == "after" else b <= t for b in boundaries) for t in steps]
+    assert [s(t) for t in steps] == expected
+    assert list(s(np.array(steps))) == expected
+    torch = pytest.importorskip("torch")
+    assert s(torch.tensor(steps, dtype=torch.float64), xp=torch).tolist() == expected

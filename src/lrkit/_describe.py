@@ -114,7 +114,7 @@ def _span(s):
     if isinstance(s, cyclic):
         return 3 * s._total
     if isinstance(s, cosine_restarts):
-        return 4 * s.period if s.period_mult == 1 else _restart(s, 3)
+        return 4 * s.period if s.period_mult == 1 else s.cycle_start(3)
     if isinstance(s, repeat):
         return 3 * s.period
     if isinstance(s, polynomial):  # cycle=True
@@ -231,10 +231,10 @@ def _walk(s, offset, stop, until, found, cycles):
             add_event(step, "point")
     elif isinstance(s, cosine_restarts):
         k = 1
-        while offset + _restart(s, k) < horizon and k <= MAX_EVENTS:
-            found.append(Event(offset + _restart(s, k), "restart", name, declared=False))
+        while offset + s.cycle_start(k) < horizon and k <= MAX_EVENTS:
+            found.append(Event(offset + s.cycle_start(k), "restart", name, declared=False))
             k += 1
-        _cycle(cycles, s, offset, stop, lambda k, s=s: _restart(s, k))
+        _cycle(cycles, s, offset, stop, lambda k, s=s: s.cycle_start(k))
     elif isinstance(s, cyclic):
         up, total = float(s.steps_up), s._total
         k = 0
@@ -281,12 +281,6 @@ def _walk(s, offset, stop, until, found, cycles):
     elif isinstance(s, Recipe):
         _walk(s.expanded, offset, stop, until, found, cycles)
     # constant, function, inverse_sqrt and unknown nodes: no events
-
-
-def _restart(s, k):
-    """Where cycle ``k`` of the cosine_restarts ``s`` starts (its local step)."""
-    m = s.period_mult
-    return float(s.period * k) if m == 1 else s.period * (m ** k - 1) / (m - 1)
 
 
 def _cycle(cycles, node, offset, stop, starts):

@@ -378,7 +378,8 @@ class cosine_restarts(Schedule):
         self._validate("period_mult", check.at_least, 1)
         self._validate("peak_mult", check.non_negative)
 
-    def _cycle_start(self, n):
+    def cycle_start(self, n):
+        """The step where cycle ``n`` (from 0) starts: ``S_n`` above."""
         m = self.period_mult
         return self.period * n if m == 1 else self.period * (m ** n - 1) / (m - 1)
 
@@ -391,9 +392,9 @@ class cosine_restarts(Schedule):
         else:
             n = xp.floor(xp.log(t / self.period * (m - 1) + 1) / math.log(m))
             # the log can land one cycle off at an exact restart: settle it with the cycle starts
-            n = xp.where(t < self._cycle_start(n), n - 1, n)
-            n = xp.where(t >= self._cycle_start(n + 1), n + 1, n)
-            elapsed = t - self._cycle_start(n)
+            n = xp.where(t < self.cycle_start(n), n - 1, n)
+            n = xp.where(t >= self.cycle_start(n + 1), n + 1, n)
+            elapsed = t - self.cycle_start(n)
             length = self.period * m ** n
         wave = (1 + xp.cos(math.pi * elapsed / length)) * 0.5
         if self.peak_mult != 1:

@@ -26,6 +26,7 @@ except Exception as error:  # e.g. KERAS_BACKEND=tensorflow without TensorFlow
     pytest.skip(f"keras unusable here: {error}", allow_module_level=True)
 
 from lrkit.keras import KerasSchedule, ReduceLROnPlateau  # noqa: E402
+import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 BACKEND = keras.backend.backend()
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -179,17 +180,7 @@ def test_rates_have_the_dtype_of_keras_own_schedules(floatx):
 
 # ---- the seed's TensorFlow example on Keras -------------------------------------------------------
 
-SEED_TABLE = """\
-After 1 iteration(s): x1 is 4.000000, learning rate is 0.096000.
-After 11 iteration(s): x11 is 0.690561, learning rate is 0.063824.
-After 21 iteration(s): x21 is 0.222583, learning rate is 0.042432.
-After 31 iteration(s): x31 is 0.106405, learning rate is 0.028210.
-After 41 iteration(s): x41 is 0.065548, learning rate is 0.018755.
-After 51 iteration(s): x51 is 0.047625, learning rate is 0.012469.
-After 61 iteration(s): x61 is 0.038558, learning rate is 0.008290.
-After 71 iteration(s): x71 is 0.033523, learning rate is 0.005511.
-After 81 iteration(s): x81 is 0.030553, learning rate is 0.003664.
-After 91 iteration(s): x91 is 0.028727, learning rate is 0.002436."""
+SEED_TABLE = seed_tables.TF_TEXT
 
 
 class Parabola(keras.layers.Layer):

@@ -14,6 +14,7 @@ import jax.numpy as jnp  # noqa: E402
 
 from lrkit._plateau import plateau  # noqa: E402  (lrkit.plateau once __init__ exports it)
 from lrkit.optax import to_optax  # noqa: E402
+import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 SPEC = "warmup(cosine(0.1, 0.01, steps=14), steps=6) * 0.5 + 0.001"
 
@@ -60,17 +61,7 @@ def test_schedule_as_learning_rate_argument(make):
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
 
 
-SEED_TABLE = """\
-After 1 iteration(s): x1 is 4.000000, learning rate is 0.096000.
-After 11 iteration(s): x11 is 0.690561, learning rate is 0.063824.
-After 21 iteration(s): x21 is 0.222583, learning rate is 0.042432.
-After 31 iteration(s): x31 is 0.106405, learning rate is 0.028210.
-After 41 iteration(s): x41 is 0.065548, learning rate is 0.018755.
-After 51 iteration(s): x51 is 0.047625, learning rate is 0.012469.
-After 61 iteration(s): x61 is 0.038558, learning rate is 0.008290.
-After 71 iteration(s): x71 is 0.033523, learning rate is 0.005511.
-After 81 iteration(s): x81 is 0.030553, learning rate is 0.003664.
-After 91 iteration(s): x91 is 0.028727, learning rate is 0.002436."""
+SEED_TABLE = seed_tables.TF_TEXT
 
 
 def test_seed_tensorflow_example_on_optax():

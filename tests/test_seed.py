@@ -13,14 +13,15 @@ The TensorFlow y=x^2 table belongs to lrkit.tf (another test module).
 import pytest
 
 import lrkit
+import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 # ---- the seed's printed output, copied verbatim ---------------------------------------------------
-SEED_LAMBDA_LR = "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.0500003个epoch的学习率:0.0333334个epoch的学习率:0.0250005个epoch的学习率:0.0200006个epoch的学习率:0.0166677个epoch的学习率:0.0142868个epoch的学习率:0.0125009个epoch的学习率:0.01111110个epoch的学习率:0.010000"  # noqa: E501
-SEED_STEP_LR = "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.1000003个epoch的学习率:0.1000004个epoch的学习率:0.0100005个epoch的学习率:0.0100006个epoch的学习率:0.0100007个epoch的学习率:0.0010008个epoch的学习率:0.0010009个epoch的学习率:0.00100010个epoch的学习率:0.000100"  # noqa: E501
-SEED_MULTISTEP_LR = "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.1000003个epoch的学习率:0.1000004个epoch的学习率:0.0100005个epoch的学习率:0.0100006个epoch的学习率:0.0100007个epoch的学习率:0.0100008个epoch的学习率:0.0010009个epoch的学习率:0.00100010个epoch的学习率:0.001000"  # noqa: E501
-SEED_EXPONENTIAL_LR = "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.0100003个epoch的学习率:0.0010004个epoch的学习率:0.0001005个epoch的学习率:0.0000106个epoch的学习率:0.0000017个epoch的学习率:0.0000008个epoch的学习率:0.0000009个epoch的学习率:0.00000010个epoch的学习率:0.000000"  # noqa: E501
+SEED_LAMBDA_LR = seed_tables.TORCH["LambdaLR"]
+SEED_STEP_LR = seed_tables.TORCH["StepLR"]
+SEED_MULTISTEP_LR = seed_tables.TORCH["MultiStepLR"]
+SEED_EXPONENTIAL_LR = seed_tables.TORCH["ExponentialLR"]
 # ReduceLROnPlateau(mode='min', factor=0.1, patience=2) fed the constant metric 2, epochs 1..14:
-SEED_PLATEAU_LR = "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.1000003个epoch的学习率:0.1000004个epoch的学习率:0.1000005个epoch的学习率:0.0100006个epoch的学习率:0.0100007个epoch的学习率:0.0100008个epoch的学习率:0.0010009个epoch的学习率:0.00100010个epoch的学习率:0.00100011个epoch的学习率:0.00010012个epoch的学习率:0.00010013个epoch的学习率:0.00010014个epoch的学习率:0.000010"  # noqa: E501
+SEED_PLATEAU_LR = seed_tables.TORCH["ReduceLROnPlateau"]
 
 INITIAL_LR = 0.1
 

@@ -27,6 +27,7 @@ import pytest
 
 import lrkit
 from lrkit import tf as lrtf
+import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 # ---------------------------------------------------------------------------------------------------
 # Signatures
@@ -359,17 +360,7 @@ def test_cosine_decay_restarts_gives_the_peak_at_every_restart():
 # The seed's TensorFlow run
 # ---------------------------------------------------------------------------------------------------
 # Copied verbatim from ../shared/seed/000_29c23cbb54c532c7.txt ("运行结果:").
-SEED_TF_LINES = """\
-After 1 iteration(s): x1 is 4.000000, learning rate is 0.096000.
-After 11 iteration(s): x11 is 0.690561, learning rate is 0.063824.
-After 21 iteration(s): x21 is 0.222583, learning rate is 0.042432.
-After 31 iteration(s): x31 is 0.106405, learning rate is 0.028210.
-After 41 iteration(s): x41 is 0.065548, learning rate is 0.018755.
-After 51 iteration(s): x51 is 0.047625, learning rate is 0.012469.
-After 61 iteration(s): x61 is 0.038558, learning rate is 0.008290.
-After 71 iteration(s): x71 is 0.033523, learning rate is 0.005511.
-After 81 iteration(s): x81 is 0.030553, learning rate is 0.003664.
-After 91 iteration(s): x91 is 0.028727, learning rate is 0.002436.""".splitlines()
+SEED_TF_LINES = seed_tables.TF_LINES
 
 
 def seed_tf_run(dtype="float32", lr_dtype=None, steps=100, every=10):

@@ -8,6 +8,7 @@ from test_torch_support import (K, T, copy, is_plain, lrs_of, make_optimizer, ma
 
 import lrkit
 from lrkit._plateau import PlateauState, plateau
+import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
 
 # =================================================================================================
@@ -282,7 +283,7 @@ def test_checkpoint_on_plateau():
 # =================================================================================================
 # the seed's table
 # =================================================================================================
-SEED_PLATEAU_LR = "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.1000003个epoch的学习率:0.1000004个epoch的学习率:0.1000005个epoch的学习率:0.0100006个epoch的学习率:0.0100007个epoch的学习率:0.0100008个epoch的学习率:0.0010009个epoch的学习率:0.00100010个epoch的学习率:0.00100011个epoch的学习率:0.00010012个epoch的学习率:0.00010013个epoch的学习率:0.00010014个epoch的学习率:0.000010"  # noqa: E501
+SEED_PLATEAU_LR = seed_tables.TORCH["ReduceLROnPlateau"]
 
 
 def test_seed_reduce_lr_on_plateau_table():

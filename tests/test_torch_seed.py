@@ -7,13 +7,9 @@ test_torch_native.py and test_torch_dropins.py.
 import itertools
 
 from test_torch_support import K, T, pytest, torch
+import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
-SEED = {
-    "LambdaLR": "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.0500003个epoch的学习率:0.0333334个epoch的学习率:0.0250005个epoch的学习率:0.0200006个epoch的学习率:0.0166677个epoch的学习率:0.0142868个epoch的学习率:0.0125009个epoch的学习率:0.01111110个epoch的学习率:0.010000",  # noqa: E501
-    "StepLR": "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.1000003个epoch的学习率:0.1000004个epoch的学习率:0.0100005个epoch的学习率:0.0100006个epoch的学习率:0.0100007个epoch的学习率:0.0010008个epoch的学习率:0.0010009个epoch的学习率:0.00100010个epoch的学习率:0.000100",  # noqa: E501
-    "MultiStepLR": "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.1000003个epoch的学习率:0.1000004个epoch的学习率:0.0100005个epoch的学习率:0.0100006个epoch的学习率:0.0100007个epoch的学习率:0.0100008个epoch的学习率:0.0010009个epoch的学习率:0.00100010个epoch的学习率:0.001000",  # noqa: E501
-    "ExponentialLR": "初始化的学习率: 0.11个epoch的学习率:0.1000002个epoch的学习率:0.0100003个epoch的学习率:0.0010004个epoch的学习率:0.0001005个epoch的学习率:0.0000106个epoch的学习率:0.0000017个epoch的学习率:0.0000008个epoch的学习率:0.0000009个epoch的学习率:0.00000010个epoch的学习率:0.000000",  # noqa: E501
-}
+SEED = {k: v for k, v in seed_tables.TORCH.items() if k != "ReduceLROnPlateau"}
 
 MAKERS = {
     "LambdaLR": lambda M, o: M.LambdaLR(o, lr_lambda=lambda epoch: 1 / (epoch + 1)),

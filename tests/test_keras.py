@@ -224,6 +224,8 @@ BAD = [
      "not `if`, float(), int(), math.* or numpy on the step"),
     (lambda: KerasSchedule(lrkit.function(lambda t: np.exp(-t))), lrkit.LrkitTypeError, "keras.ops"),
     (lambda: KerasSchedule(0.1), lrkit.LrkitTypeError, "schedule must be an lrkit schedule, a spec string"),
+    (lambda: KerasSchedule(lrkit.multiplicative(_branching)), lrkit.LrkitTypeError,
+     "multiplicative evaluates Python numbers and numpy arrays only"),
     (lambda: KerasSchedule("cosine(0.1, steps=10"), lrkit.SpecError, "spec"),
     (lambda: KerasSchedule("constant(0.1)", scale=0), lrkit.LrkitValueError, "scale must be > 0, got 0"),
     (lambda: ReduceLROnPlateau(factor=1.5), lrkit.LrkitValueError, "factor must be in [0, 1)"),

@@ -12,7 +12,6 @@ jax = pytest.importorskip("jax")
 optax = pytest.importorskip("optax")
 import jax.numpy as jnp  # noqa: E402
 
-from lrkit._plateau import plateau  # noqa: E402  (lrkit.plateau once __init__ exports it)
 from lrkit.optax import to_optax  # noqa: E402
 import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
 
@@ -108,7 +107,7 @@ def test_plateau_with_lrkit_controller_and_injected_scale():
     schedule = lrkit.parse(SPEC)
     tx = optax.chain(optax.inject_hyperparams(optax.sgd)(learning_rate=to_optax(schedule)),
                      optax.inject_hyperparams(optax.scale)(step_size=1.0))
-    ctl = plateau(factor=0.5, patience=1, threshold=0.0)
+    ctl = lrkit.plateau(factor=0.5, patience=1, threshold=0.0)
     plateau_state = ctl.init()
     params, grads = {"w": jnp.zeros(())}, {"w": jnp.ones(())}
     state = tx.init(params)
@@ -165,6 +164,8 @@ BAD = [
     (lambda: to_optax(optax.constant_schedule(0.1)), lrkit.LrkitTypeError,
      "schedule must be an lrkit schedule, a spec string or a config dict"),
     (lambda: to_optax("cosine(0.1, 0.0, steps=0)"), lrkit.LrkitValueError, "steps must be > 0, got 0"),
+    (lambda: to_optax(lrkit.multiplicative(_branching)), lrkit.LrkitTypeError,
+     "multiplicative evaluates Python numbers and numpy arrays only"),
 ]
 
 

@@ -39,6 +39,11 @@ def inverse_cycle(cycle):
     return 1 / cycle
 
 
+def tenth_decay(t, xp):
+    """A user function written against the array namespace: exp(-t / 10)."""
+    return xp.exp(-t / 10)
+
+
 def inverse_epoch(t):
     """The seed's LambdaLR factor ``1 / (epoch + 1)``; module-level so it saves by name."""
     return 1 / (t + 1)
@@ -227,6 +232,10 @@ CASES = [
     _case("function/lambda-lr", lrkit.function(inverse_epoch) * 0.1,
           [(0, 0.1), (1, 0.05), (3, 0.025), (1.5, 0.04), (HUGE, 0.1 / (HUGE + 1))],
           "the seed's LambdaLR: 0.1 / (epoch + 1)"),
+
+    _case("function/xp", lrkit.function(tenth_decay),
+          [(0, 1.0), (10, math.exp(-1)), (5, math.exp(-0.5)), (2.5, math.exp(-0.25))],
+          "fn(t, xp) gets the namespace: exp(-t / 10), e^-1 at 10"),
 
     # ---------------------------------------------------------------- sequence
     _case("sequence/two", lrkit.sequence([lrkit.constant(1.0), lrkit.linear(1.0, 0.0, steps=4)], boundaries=[2]),

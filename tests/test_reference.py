@@ -143,3 +143,15 @@ def test_many_boundaries_use_a_search_with_the_same_values(switch):
     assert list(s(np.array(steps))) == expected
     torch = pytest.importorskip("torch")
     assert s(torch.tensor(steps, dtype=torch.float64), xp=torch).tolist() == expected
+
+
+def test_a_namespace_function_runs_in_every_namespace():
+    """function(fn) with fn(t, xp) evaluates with torch and jax ops too, equal to numpy."""
+    from reference import tenth_decay
+    s = lrkit.warmup(lrkit.function(tenth_decay) * 0.1, steps=3)
+    steps = np.arange(0, 40, 0.5)
+    expected = s(steps)
+    torch = pytest.importorskip("torch")
+    assert np.allclose(s(torch.tensor(steps), xp=torch).numpy(), expected, rtol=1e-12, atol=0)
+    jnp = pytest.importorskip("jax.numpy")
+    assert np.allclose(np.asarray(s(jnp.asarray(steps, dtype=jnp.float32), xp=jnp)), expected, rtol=1e-6)

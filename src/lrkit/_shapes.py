@@ -1,5 +1,6 @@
 """The shapes: one frozen dataclass per curve, one formula each, validated at construction."""
 import bisect
+import inspect
 import math
 import typing
 
@@ -23,6 +24,16 @@ def _user_function(name, value):
     if not callable(value):
         raise LrkitTypeError(f"{name} must be a callable or a 'module:name' string, got {value!r}")
     return value
+
+
+def _positional_count(fn):
+    """How many positional parameters ``fn`` takes (None when it cannot be told)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in kinds for p in parameters)
 
 
 @register
@@ -464,21 +475,26 @@ class cyclic(Schedule):
 class function(Schedule):
     """A user function of the step: ``lr(t) = fn(t)`` (torch LambdaLR's case is ``function(f) * base_lr``).
 
-    ``fn`` receives what the schedule is called with (a float, or an array with its namespace).
+    ``fn`` receives what the schedule is called with (a float, or an array with its namespace). A
+    function of two arguments, ``fn(t, xp)``, also gets the array namespace (``xp.exp``, ``xp.cos``,
+    ``xp.where``, ``xp.minimum``, ...), so one definition runs on floats, numpy, jax, keras and torch.
     A module-level function saves in configs and specs as ``'module:name'``; a lambda or a nested
     function works but cannot be saved (``to_config`` says so).
 
     >>> s = function(lambda epoch: 1 / (epoch + 1)) * 0.1
     >>> [round(s(t), 6) for t in range(4)]
     [0.1, 0.05, 0.033333, 0.025]
+    >>> round(function(lambda t, xp: xp.exp(-t / 10))(10), 6)
+    0.367879
     """
     fn: typing.Callable
 
     def __post_init__(self):
         self._validate("fn", _user_function)
+        object.__setattr__(self, "_takes_xp", _positional_count(self.fn) == 2)
 
     def _f(self, t, xp):
-        return xp.apply(self.fn, t)
+        return self.fn(t, xp) if self._takes_xp else xp.apply(self.fn, t)
 
     @property
     def saveable(self):

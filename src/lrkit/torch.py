@@ -257,6 +257,7 @@ class _Track:
         self.objs = [None] * n   # what the groups held after the last write (floats or tensors)
         self.versions = {}       # group index -> tensor._version after our fill_
         self.plain = False       # every group held a python number at the last write (fast path)
+        self._pending = None     # (t, unit value at t) computed by a fast step that handed over
 
     # ---- scale and offset ---------------------------------------------------------------------
     def reset(self):
@@ -305,6 +306,11 @@ class _Track:
         return [g[name][j] for g in groups]
 
     def unit_values(self, t):
+        pending = self._pending
+        if pending is not None:  # a fast step that handed the step over already evaluated the unit
+            self._pending = None
+            if type(pending[0]) is type(t) and pending[0] == t:
+                return [pending[1]]
         return [u(t) for u in self.units]
 
     def schedule(self, i):
@@ -344,9 +350,65 @@ class _Track:
     def fast_step(self, groups, t):
         """The common step: one unit, python-number values (a chainable track may find them changed by
         another scheduler or a hand edit: it rebases on all of them at once). Returns None when it cannot
-        handle the step (the general path then does), else whether the values changed."""
+        handle the step (the general path then does), else whether the values changed.
+
+        With a string key and nothing changed by anyone else (the usual step) it is one pass over the
+        groups that checks each holds the object written last and writes the new value; on the first
+        group that does not, the groups already written get their previous objects back and the step is
+        done by ``_fast_lists`` (the same logic on whole lists, with the unit value already computed)."""
         if not self.plain or self.unit is None or self.post is not None or self.offset is not self.offset0:
             return None
+        key = self.key
+        n = self.n
+        if type(key) is not str or len(groups) != n:
+            return self._fast_lists(groups, t)
+        if n == 1:
+            return self._fast_one(groups[0], t)
+        us = self.us
+        if us is None:
+            return self._fast_lists(groups, t)
+        source = self.source
+        if source is not None and source.t == t:
+            u = source.us[0]
+        else:
+            u = self.unit(t)
+        objs = self.objs
+        if u == us[0]:  # nothing to write, unless a group was changed by someone else
+            if [g[key] for g in groups] == objs:
+                self.t = t
+                return False
+            return self._fast_lists(groups, t, u)
+        if u == 0.0 and self.chainable and self.scale is not self.scale0:
+            return self._fast_lists(groups, t, u)
+        if n < self._NUMPY_FROM and self._zero_offset:
+            vals = [u * s for s in self.scale]
+        else:
+            vals = self.compute([u])
+        try:
+            for g, o, v in zip(groups, objs, vals):
+                if g[key] is not o:
+                    break
+                g[key] = v
+            else:
+                self.objs = self.vals = vals
+                self.t, self.us = t, [u]
+                return True
+        except BaseException:
+            self._undo(groups, objs, vals)
+            raise
+        self._undo(groups, objs, vals)
+        return self._fast_lists(groups, t, u)
+
+    def _undo(self, groups, objs, vals):
+        """Give the groups written by an interrupted pass of fast_step their previous objects back."""
+        key = self.key
+        for g, o, v in zip(groups, objs, vals):
+            if g.get(key) is not v:
+                break
+            g[key] = o
+
+    def _fast_lists(self, groups, t, u=None):
+        """fast_step on whole lists (``u``: the unit value at ``t`` when already computed)."""
         key = self.key
         if self.n == 1 and type(key) is str and len(groups) == 1:
             return self._fast_one(groups[0], t)
@@ -359,6 +421,8 @@ class _Track:
         moved = False
         if cur != self.objs:
             if not self.chainable or us is None or self.t != t - 1 or not us[0] or len(cur) != self.n:
+                if u is not None:
+                    self._pending = (t, u)
                 return None
             objs = self.objs
             changed = [i for i, (c, o) in enumerate(zip(cur, objs)) if c is not o and c != o]
@@ -366,6 +430,8 @@ class _Track:
                 self.objs = cur  # equal values in new objects (a restored optimizer): adopt them
             else:
                 if any(type(cur[i]) is not float for i in changed):
+                    if u is not None:
+                        self._pending = (t, u)
                     return None
                 up, offset0 = us[0], self.offset0
                 if len(changed) == self.n:
@@ -376,16 +442,18 @@ class _Track:
                         scale[i] = (cur[i] - offset0[i]) / up
                 self._set(scale)
                 moved = True
-        source = self.source
-        if source is not None and source.t == t:
-            u = source.us[0]
-        else:
-            u = self.unit(t)
+        if u is None:
+            source = self.source
+            if source is not None and source.t == t:
+                u = source.us[0]
+            else:
+                u = self.unit(t)
         if not moved and us is not None and u == us[0]:
             self.t = t
             return False
         if u == 0.0 and self.chainable and self.scale is not self.scale0:
             self.objs = cur  # (the rebase is done: the general path finds nothing more to rebase)
+            self._pending = (t, u)
             return None
         if self.n < self._NUMPY_FROM and self._zero_offset:
             vals = [u * s for s in self.scale]
@@ -427,6 +495,7 @@ class _Track:
             return False
         if u == 0.0 and self.chainable and self.scale is not self.scale0:
             self.objs = [c]
+            self._pending = (t, u)
             return None
         v = u * self.scale[0] if self._zero_offset else u * self.scale[0] + self.offset[0]
         group[key] = v

@@ -155,3 +155,8 @@ def test_a_namespace_function_runs_in_every_namespace():
     assert np.allclose(s(torch.tensor(steps), xp=torch).numpy(), expected, rtol=1e-12, atol=0)
     jnp = pytest.importorskip("jax.numpy")
     assert np.allclose(np.asarray(s(jnp.asarray(steps, dtype=jnp.float32), xp=jnp)), expected, rtol=1e-6)
+
+
+def test_a_defaulted_second_argument_is_not_the_namespace():
+    """Only a function that requires two arguments gets xp: lambda e, r=0.9: r ** e keeps r."""
+    assert lrkit.function(lambda e, r=0.9: r ** e)(2) == 0.9 ** 2

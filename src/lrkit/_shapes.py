@@ -27,13 +27,13 @@ def _user_function(name, value):
 
 
 def _positional_count(fn):
-    """How many positional parameters ``fn`` takes (None when it cannot be told)."""
+    """How many positional parameters ``fn`` requires (None when it cannot be told)."""
     try:
         parameters = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return None
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(p.kind in kinds for p in parameters)
+    return sum(p.kind in kinds and p.default is inspect.Parameter.empty for p in parameters)
 
 
 @register

@@ -76,6 +76,9 @@ _ORDER_WARNING = (
 
 _GET_LR_WARNING = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
 
+_FLOAT = {float}
+_NUMBERS = {float, int}
+
 #: The ``lrkit`` entry of every state_dict: its layout version.
 STATE_FORMAT = 1
 
@@ -249,6 +252,9 @@ class _Track:
         self.full = all(j is not None for j in self.uidx)
         self.single = self.full and len(self.units) == 1
         self.unit = self.units[0] if self.single else None
+        # the core's per-step path for a python int/float t >= 0 (what ``unit(t)`` calls after its checks;
+        # the fast steps only pass such t), looked up at each call since the core replaces it once compiled
+        self._direct = self.unit is not None and getattr(self.unit, "_scalar", None) is not None
         self.source = None  # a track with the same unit, evaluated first in a step (CyclicLR's lr)
         self.reset()
         self.t = None            # the time of the last write
@@ -371,15 +377,15 @@ class _Track:
         if source is not None and source.t == t:
             u = source.us[0]
         else:
-            u = self.unit(t)
+            u = self._eval(t)
         objs = self.objs
         if u == us[0]:  # nothing to write, unless a group was changed by someone else
             if [g[key] for g in groups] == objs:
                 self.t = t
                 return False
             return self._fast_lists(groups, t, u)
-        if u == 0.0 and self.chainable and self.scale is not self.scale0:
-            return self._fast_lists(groups, t, u)
+        if (u == 0.0 and self.chainable and self.scale is not self.scale0) or groups[0][key] is not objs[0]:
+            return self._fast_lists(groups, t, u)  # (the first group changed: likely all, as in a chain)
         if n < self._NUMPY_FROM and self._zero_offset:
             vals = [u * s for s in self.scale]
         else:
@@ -398,6 +404,46 @@ class _Track:
             raise
         self._undo(groups, objs, vals)
         return self._fast_lists(groups, t, u)
+
+    def _rebase_many(self, cur, up):
+        """The rebase of ``_fast_lists`` with numpy, for many groups that all hold python floats (as do
+        the values last written): the same comparisons and ``(x - offset0) / up``, bit for bit. Returns
+        whether the scale moved, or None where it does not apply (the python code then runs)."""
+        if set(map(type, cur)) != _FLOAT or set(map(type, self.objs)) != _FLOAT:
+            return None
+        old = np.array(self.objs, dtype=np.float64)
+        if np.isnan(old).any():  # (a NaN written last is unchanged only when it is the same object)
+            return None
+        new = np.array(cur, dtype=np.float64)
+        diff = new != old
+        count = int(np.count_nonzero(diff))
+        if count == 0:
+            self.objs = cur  # equal values in new objects (a restored optimizer): adopt them
+            return False
+        offset0 = self.offset0
+        if count == self.n:
+            arr = (new - np.asarray(offset0, dtype=np.float64)) / up
+            self._set(arr.tolist())
+            self._arrays = (arr, None if self._zero_offset else np.asarray(self.offset, dtype=np.float64))
+        else:
+            scale = list(self.scale)
+            for i in np.flatnonzero(diff).tolist():
+                scale[i] = (cur[i] - offset0[i]) / up
+            self._set(scale)
+        return True
+
+    def _eval(self, t):
+        """``unit(t)`` for a python int/float ``t >= 0`` (the fast steps' only kind of time); a value
+        handed over for this ``t`` is used (the unit is evaluated once per step, as before)."""
+        pending = self._pending
+        if pending is not None and type(pending[0]) is type(t) and pending[0] == t:
+            return pending[1]
+        if self._direct:
+            try:
+                return self.unit._scalar(t)
+            except OverflowError:
+                pass
+        return self.unit(t)
 
     def _undo(self, groups, objs, vals):
         """Give the groups written by an interrupted pass of fast_step their previous objects back."""
@@ -425,8 +471,12 @@ class _Track:
                     self._pending = (t, u)
                 return None
             objs = self.objs
-            changed = [i for i, (c, o) in enumerate(zip(cur, objs)) if c is not o and c != o]
-            if not changed:
+            done = self._rebase_many(cur, us[0]) if self.n >= self._NUMPY_FROM else None
+            changed = () if done is not None else [i for i, (c, o) in enumerate(zip(cur, objs))
+                                                   if c is not o and c != o]
+            if done is not None:
+                moved = done
+            elif not changed:
                 self.objs = cur  # equal values in new objects (a restored optimizer): adopt them
             else:
                 if any(type(cur[i]) is not float for i in changed):
@@ -447,7 +497,7 @@ class _Track:
             if source is not None and source.t == t:
                 u = source.us[0]
             else:
-                u = self.unit(t)
+                u = self._eval(t)
         if not moved and us is not None and u == us[0]:
             self.t = t
             return False
@@ -488,8 +538,13 @@ class _Track:
         source = self.source
         if source is not None and source.t == t:
             u = source.us[0]
+        elif self._direct and self._pending is None:
+            try:
+                u = self.unit._scalar(t)
+            except OverflowError:
+                u = self.unit(t)
         else:
-            u = self.unit(t)
+            u = self._eval(t)
         if not moved and us is not None and u == us[0]:
             self.t = t
             return False
@@ -1425,8 +1480,12 @@ class OneCycleLR(LRScheduler, _tls.OneCycleLR):
         return tracks
 
     @property
-    def _last_time(self):
-        return self.total_steps
+    def total_steps(self):
+        return self._last_time
+
+    @total_steps.setter
+    def total_steps(self, value):
+        self._last_time = value  # (read by every step: a plain attribute)
 
     def _check_time(self, k):
         if k > self.total_steps:
@@ -1576,6 +1635,9 @@ class CosineAnnealingWarmRestarts(LRScheduler, _tls.CosineAnnealingWarmRestarts)
 # =================================================================================================
 # ReduceLROnPlateau
 # =================================================================================================
+_REDUCTIONS = PlateauState._fields.index("reductions")
+
+
 class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
     """torch's ReduceLROnPlateau on lrkit's plateau controller (``lrkit.plateau``).
 
@@ -1658,7 +1720,7 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
 
     def step(self, metrics, epoch=None):
         """One epoch's metric: maybe reduce the LRs."""
-        current = float(metrics)
+        current = metrics if type(metrics) is float else float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
@@ -1669,12 +1731,15 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
             return
         self.last_epoch = epoch
         self._state = state
-        if state.reductions != before.reductions:
+        if state[_REDUCTIONS] != before[_REDUCTIONS]:
             self._reduce_lr(epoch)
-        lrs = [g["lr"] for g in self.optimizer.param_groups]
+        groups = self.optimizer.param_groups
         if self._tensor_groups:
-            lrs = [v.clone() if isinstance(v, torch.Tensor) else v for v in lrs]
-        self._last_lr = lrs
+            self._last_lr = [v.clone() if isinstance(v, torch.Tensor) else v for v in [g["lr"] for g in groups]]
+        elif len(groups) == 1:
+            self._last_lr = [groups[0]["lr"]]
+        else:
+            self._last_lr = [g["lr"] for g in groups]
 
     def _reduce_lr(self, epoch=None):
         groups = self.optimizer.param_groups
@@ -1762,7 +1827,10 @@ def _check_members(cls_name, optimizer, schedulers):
 
 
 def _group_values(optimizer):
-    return [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"] for g in optimizer.param_groups]
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    if set(map(type, lrs)) <= _NUMBERS:
+        return lrs
+    return [v.clone() if isinstance(v, torch.Tensor) else v for v in lrs]
 
 
 class SequentialLR(LRScheduler, _tls.SequentialLR):

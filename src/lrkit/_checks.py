@@ -87,3 +87,13 @@ def non_negative_list(name, values):
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise LrkitTypeError(f"{name} must be a list of numbers, got {values!r}")
     return tuple(non_negative(f"{name}[{i}]", v) for i, v in enumerate(values))
+
+
+def count(name, value):
+    """An int >= 0 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise LrkitTypeError(f"{name} must be an integer >= 0, got {value!r}")
+    value = int(value)
+    if value < 0:
+        raise LrkitValueError(f"{name} must be an integer >= 0, got {value!r}")
+    return value

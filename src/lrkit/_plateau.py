@@ -48,16 +48,6 @@ _THRESHOLD_MODES = ("rel", "abs")
 _NONFINITE = ("raise", "bad", "ignore")
 
 
-def _count(name, value):
-    """An int >= 0 (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise LrkitTypeError(f"{name} must be an integer >= 0, got {value!r}")
-    value = int(value)
-    if value < 0:
-        raise LrkitValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return value
-
-
 class PlateauState(typing.NamedTuple):
     """Where a plateau controller stands: plain numbers only (``to_dict`` / ``from_dict`` round-trip).
 
@@ -89,7 +79,7 @@ class PlateauState(typing.NamedTuple):
         best = data["best"]
         if isinstance(best, bool) or not isinstance(best, numbers.Real) or math.isnan(best):
             raise LrkitValueError(f"plateau state best must be a number (inf allowed), got {best!r}")
-        counts = {n: _count(f"plateau state {n}", data.get(n, 0)) for n in names[1:]}
+        counts = {n: check.count(f"plateau state {n}", data.get(n, 0)) for n in names[1:]}
         return cls(best=float(best), **counts)
 
 
@@ -130,8 +120,8 @@ class plateau:
         if not 0 <= factor < 1:
             raise LrkitValueError(f"factor must be in [0, 1) (new_lr = lr * factor), got {factor!r}")
         object.__setattr__(self, "factor", float(factor))
-        object.__setattr__(self, "patience", _count("patience", self.patience))
-        object.__setattr__(self, "cooldown", _count("cooldown", self.cooldown))
+        object.__setattr__(self, "patience", check.count("patience", self.patience))
+        object.__setattr__(self, "cooldown", check.count("cooldown", self.cooldown))
         object.__setattr__(self, "threshold", float(check.non_negative("threshold", self.threshold)))
         object.__setattr__(self, "eps", float(check.non_negative("eps", self.eps)))
         min_lr = self.min_lr

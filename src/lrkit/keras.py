@@ -81,7 +81,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, schedule, scale=1.0, plateau=None, gradient_accumulation_steps=1):
         self.schedule = as_schedule(schedule)
         self.scale = check.positive("scale", scale)
-        self.gradient_accumulation_steps = _count("gradient_accumulation_steps", gradient_accumulation_steps)
+        self.gradient_accumulation_steps = check.count("gradient_accumulation_steps", gradient_accumulation_steps)
         if self.gradient_accumulation_steps < 1:
             raise LrkitValueError(f"gradient_accumulation_steps must be >= 1, got {gradient_accumulation_steps!r}")
         # the plateau callback's state, validated now so that a bad saved config fails at load
@@ -136,12 +136,6 @@ def _keras_schedule_of(optimizer):
     return schedule
 
 
-def _count(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise LrkitValueError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)
-
-
 class ReduceLROnPlateau(keras.callbacks.Callback):
     """Keras' ``ReduceLROnPlateau`` for an optimizer whose learning rate is a :class:`KerasSchedule`.
 
@@ -167,8 +161,8 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
             raise LrkitTypeError(f"monitor must be the name of a logged metric, got {monitor!r}")
         self.monitor = monitor
         self.factor = factor
-        self.patience = _count("patience", patience)
-        self.cooldown = _count("cooldown", cooldown)
+        self.patience = check.count("patience", patience)
+        self.cooldown = check.count("cooldown", cooldown)
         self.min_delta = check.non_negative("min_delta", min_delta)
         self.min_scale = check.non_negative("min_scale", min_scale)
         self.mode = check.choice("mode", mode, ("auto", "min", "max"))

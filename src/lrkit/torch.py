@@ -116,17 +116,11 @@ def _number(name, value):
 
 
 def _non_negative(name, value):
-    value = _number(name, value)
-    if value < 0:
-        raise LrkitValueError(f"{name} must be >= 0, got {value!r}")
-    return value
+    return float(check.non_negative(name, _number(name, value)))
 
 
 def _positive(name, value):
-    value = _number(name, value)
-    if value <= 0:
-        raise LrkitValueError(f"{name} must be > 0, got {value!r}")
-    return value
+    return float(check.positive(name, _number(name, value)))
 
 
 def _last_epoch(value):
@@ -1833,7 +1827,29 @@ def _group_values(optimizer):
     return [v.clone() if isinstance(v, torch.Tensor) else v for v in lrs]
 
 
-class SequentialLR(LRScheduler, _tls.SequentialLR):
+class _Composite:
+    """Loading for schedulers made of schedulers: every sub-state loads, and only the values of the
+    scheduler that drives the optimizer now (``_driving()``) go into it (see
+    ``LRScheduler.load_state_dict``). The argument is not modified."""
+
+    def _owns(self, groups):
+        driving = self._driving()
+        return driving._owns(groups) if hasattr(driving, "_owns") else {}
+
+    def _adopt(self, groups, ours):
+        driving = self._driving()
+        if hasattr(driving, "_adopt"):
+            driving._adopt(groups, ours)
+
+    def load_state_dict(self, state_dict):
+        """Load the state of every scheduler; the driving one's values go into the optimizer."""
+        groups = self.optimizer.param_groups
+        ours = self._owns(groups)
+        self._load(copy.deepcopy(state_dict))
+        self._adopt(groups, ours)
+
+
+class SequentialLR(_Composite, LRScheduler, _tls.SequentialLR):
     """torch's SequentialLR: ``schedulers[i]`` from ``milestones[i-1]`` on, each on its own clock (the
     core's ``sequence``): at a milestone the next scheduler starts from its closed form at 0."""
 
@@ -1901,22 +1917,7 @@ class SequentialLR(LRScheduler, _tls.SequentialLR):
     def _active(self):
         return self._schedulers[bisect.bisect_right(self._milestones, max(self.last_epoch, 0))]
 
-    def _owns(self, groups):
-        active = self._active()
-        return active._owns(groups) if hasattr(active, "_owns") else {}
-
-    def _adopt(self, groups, ours):
-        active = self._active()
-        if hasattr(active, "_adopt"):
-            active._adopt(groups, ours)
-
-    def load_state_dict(self, state_dict):
-        """Load the state of every scheduler; only the active one's values go into the optimizer (see
-        ``LRScheduler.load_state_dict``). The argument is not modified."""
-        groups = self.optimizer.param_groups
-        ours = self._owns(groups)
-        self._load(copy.deepcopy(state_dict))
-        self._adopt(groups, ours)
+    _driving = _active
 
     def _load(self, state):
         subs = state.pop("_schedulers", [])
@@ -1929,7 +1930,7 @@ class SequentialLR(LRScheduler, _tls.SequentialLR):
             self._last_lr = state["_last_lr"]
 
 
-class ChainedScheduler(LRScheduler, _tls.ChainedScheduler):
+class ChainedScheduler(_Composite, LRScheduler, _tls.ChainedScheduler):
     """torch's ChainedScheduler: every scheduler steps at every step. lrkit's chainable drop-ins rebase
     on each other's changes, so the product is torch's."""
 
@@ -1964,22 +1965,8 @@ class ChainedScheduler(LRScheduler, _tls.ChainedScheduler):
                 "_schedulers": [s.state_dict() for s in self._schedulers],
                 "lrkit": {"format": STATE_FORMAT, "class": "ChainedScheduler"}}
 
-    def _owns(self, groups):
-        last = self._schedulers[-1]
-        return last._owns(groups) if hasattr(last, "_owns") else {}
-
-    def _adopt(self, groups, ours):
-        last = self._schedulers[-1]
-        if hasattr(last, "_adopt"):
-            last._adopt(groups, ours)
-
-    def load_state_dict(self, state_dict):
-        """Load the state of every scheduler; the last one's values go into the optimizer (see
-        ``LRScheduler.load_state_dict``). The argument is not modified."""
-        groups = self.optimizer.param_groups
-        ours = self._owns(groups)
-        self._load(copy.deepcopy(state_dict))
-        self._adopt(groups, ours)
+    def _driving(self):
+        return self._schedulers[-1]
 
     def _load(self, state):
         for s, sub in zip(self._schedulers, state.pop("_schedulers", [])):

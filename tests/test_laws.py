@@ -206,6 +206,23 @@ def test_vectorised_equals_scalar(s, ts):
 
 
 @LAW
+@given(schedules, steps_list)
+def test_compiled_scalar_is_bitwise_the_plain_evaluation(s, ts):
+    """The per-step function (one branch of each where) does the plain math evaluation's operations."""
+    from lrkit._compile import compile_scalar
+    from lrkit._namespace import MATH
+    fast = compile_scalar(s)
+    for t in ts:
+        try:
+            plain = float(s._f(t, MATH))
+        except (OverflowError, ValueError, ZeroDivisionError):
+            continue  # the numbers path then evaluates with numpy
+        value = fast(t)
+        assert value == plain or (math.isnan(value) and math.isnan(plain)), (s, t, value, plain)
+        assert math.copysign(1.0, value) == math.copysign(1.0, plain)
+
+
+@LAW
 @given(schedules)
 def test_config_round_trip(s):
     config = s.to_config()

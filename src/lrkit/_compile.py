@@ -1,10 +1,12 @@
 """The per-step fast path: trace a schedule's formula once with symbolic values and compile it into
-one flat Python function of ``t`` (constants inlined, ``where`` as a conditional expression).
+one Python function of ``t`` (constants inlined, each ``where`` an ``if``/``else`` that computes only the
+branch it takes: one phase of a ``sequence``, either the warmup or the schedule after it).
 
-The compiled function performs exactly the operations the ``math`` namespace would, in the same
-order, so its results are bitwise equal; only the interpreter overhead of the nested ``_f`` calls,
-attribute lookups and namespace indirection is gone. Formulas the tracer cannot follow (a user
-function that needs a real float, say) fall back to plain evaluation.
+The compiled function performs exactly the operations the ``math`` namespace would on the values it
+returns, in the same order, so its results are bitwise equal; the interpreter overhead of the nested
+``_f`` calls, attribute lookups and namespace indirection is gone, and so is the work of the branches
+not taken. Formulas the tracer cannot follow (a user function that needs a real float, say) fall back
+to plain evaluation.
 """
 import math
 
@@ -16,14 +18,56 @@ class _Untraceable(Exception):
 
 
 class _Tape:
+    """The traced operations: ``name -> (expression, names it reads, where-parts or None)``, in order."""
+
     def __init__(self):
-        self.lines = []
+        self.ops = {}
         self.constants = {}
 
-    def emit(self, expression):
-        name = f"v{len(self.lines)}"
-        self.lines.append(f"    {name} = {expression}")
+    def emit(self, expression, *args, where=None):
+        name = f"v{len(self.ops)}"
+        self.ops[name] = (expression, tuple(a.name for a in args if isinstance(a, _Sym)), where)
         return _Sym(self, name)
+
+    def flat(self, result):
+        """Every operation in order (the ``where`` as conditional expressions)."""
+        return [f"    {name} = {expression}" for name, (expression, _, _) in self.ops.items()] + [
+            f"    return _float({_code(result)})"]
+
+    def branching(self, result):
+        """The operations ``result`` needs, each ``where`` an ``if``/``else`` computing one branch."""
+        order = {name: i for i, name in enumerate(self.ops)}
+        ops = self.ops
+
+        def needed(value, have):
+            """Operations to run before ``value``: stop at a ``where`` (it computes its own parts)."""
+            out, stack = set(), [value.name] if isinstance(value, _Sym) else []
+            while stack:
+                name = stack.pop()
+                if name in have or name in out or name not in ops:
+                    continue
+                out.add(name)
+                if ops[name][2] is None:
+                    stack.extend(ops[name][1])
+            return sorted(out, key=order.__getitem__)
+
+        def emit(value, have, indent):
+            lines = []
+            for name in needed(value, have):
+                expression, _, where = ops[name]
+                if where is None:
+                    lines.append(f"{indent}{name} = {expression}")
+                else:
+                    cond, a, b = where
+                    lines += emit(cond, have, indent)
+                    for keyword, part in ((f"if {_code(cond)}:", a), ("else:", b)):
+                        lines.append(f"{indent}{keyword}")
+                        lines += emit(part, set(have), indent + "    ")
+                        lines.append(f"{indent}    {name} = {_code(part)}")
+                have.add(name)
+            return lines
+
+        return emit(result, {"t"}, "    ") + [f"    return _float({_code(result)})"]
 
     def bind(self, value):
         """A name for a Python object the generated code calls (a user function)."""
@@ -45,7 +89,7 @@ def _code(value):
 def _binary(symbol, reflected=False):
     def method(self, other):
         a, b = (other, self) if reflected else (self, other)
-        return self.tape.emit(f"{_code(a)} {symbol} {_code(b)}")
+        return self.tape.emit(f"{_code(a)} {symbol} {_code(b)}", a, b)
     return method
 
 
@@ -65,7 +109,7 @@ class _Sym:
     __eq__, __ne__ = _binary("=="), _binary("!=")
 
     def __neg__(self):
-        return self.tape.emit(f"-{self.name}")
+        return self.tape.emit(f"-{self.name}", self)
 
     def __pos__(self):
         return self
@@ -81,20 +125,20 @@ class _Sym:
 
 def _namespace(tape):
     def call(name):
-        return lambda x: tape.emit(f"_{name}({_code(x)})")
+        return lambda x: tape.emit(f"_{name}({_code(x)})", x)
 
     def where(cond, a, b):
-        return tape.emit(f"{_code(a)} if {_code(cond)} else {_code(b)}")
+        return tape.emit(f"{_code(a)} if {_code(cond)} else {_code(b)}", cond, a, b, where=(cond, a, b))
 
     def minimum(a, b):  # builtin min(a, b): a unless b < a
-        return tape.emit(f"{_code(b)} if {_code(b)} < {_code(a)} else {_code(a)}")
+        return tape.emit(f"{_code(b)} if {_code(b)} < {_code(a)} else {_code(a)}", a, b)
 
     def maximum(a, b):  # builtin max(a, b): a unless b > a
-        return tape.emit(f"{_code(b)} if {_code(b)} > {_code(a)} else {_code(a)}")
+        return tape.emit(f"{_code(b)} if {_code(b)} > {_code(a)} else {_code(a)}", a, b)
 
     ns = Namespace("trace", to_float=lambda t: t, where=where, minimum=minimum, maximum=maximum,
                    **{f: call(f) for f in ("floor", "ceil", "cos", "exp", "log", "sqrt")})
-    ns.apply = lambda fn, x: tape.emit(f"{tape.bind(fn)}({_code(x)})")
+    ns.apply = lambda fn, x: tape.emit(f"{tape.bind(fn)}({_code(x)})", x)
     return ns
 
 
@@ -106,7 +150,10 @@ def compile_scalar(schedule):
     tape = _Tape()
     try:
         result = schedule._f(_Sym(tape, "t"), _namespace(tape))
-        body = "\n".join(tape.lines) + f"\n    return _float({_code(result)})"
+        lines = tape.branching(result)
+        if len(lines) > 2 * len(tape.ops) + 16:  # branches that share much: one flat pass is shorter
+            lines = tape.flat(result)
+        body = "\n".join(lines)
     except (_Untraceable, TypeError, ValueError, ArithmeticError, AttributeError):
         return lambda t: float(schedule._f(t, MATH))
     names = {**_MATH_NAMES, **tape.constants, "_float": float}

@@ -10,6 +10,7 @@ from test_torch_support import (K, T, assert_close, assert_groups_match, assert_
                                 warnings)
 
 import lrkit
+import torch
 
 EPS = 2.0 ** -52
 STEPS = 320  # >= 300 steps per configuration
@@ -244,6 +245,40 @@ def test_hand_edits_between_steps_match_torch(name, seed):
             for opt in (opt_t, opt_k):
                 opt.param_groups[0]["lr"] *= f
                 opt.param_groups[1]["lr"].mul_(f)
+        opt_t.step()
+        opt_k.step()
+        sched_t.step()
+        sched_k.step()
+
+
+def _many_groups(n=64):
+    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1 * (1 + i / n)}
+                            for i in range(n)], lr=0.1, momentum=0.9)
+
+
+@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "LinearLR", "CosineAnnealingLR", "ChainedScheduler"])
+def test_many_groups_with_hand_edits_match_torch(name):
+    """64 float param groups (the path that reads, compares and writes whole lists at C speed and rebases
+    with numpy): hand edits of one group, of a few and of all of them between steps follow torch."""
+    make = {"StepLR": lambda M, o: M.StepLR(o, step_size=3, gamma=0.7),
+            "ExponentialLR": lambda M, o: M.ExponentialLR(o, gamma=0.97),
+            "LinearLR": lambda M, o: M.LinearLR(o, start_factor=0.1, total_iters=40),
+            "CosineAnnealingLR": lambda M, o: M.CosineAnnealingLR(o, T_max=15, eta_min=0.001),
+            "ChainedScheduler": lambda M, o: M.ChainedScheduler([M.LinearLR(o, 0.1, total_iters=40),
+                                                                 M.ExponentialLR(o, 0.97)])}[name]
+    rng = random.Random(5)
+    opt_t, opt_k = _many_groups(), _many_groups()
+    sched_t, sched_k = make(T, opt_t), make(K, opt_k)
+    for k in range(120):
+        for gt, gk in zip(opt_t.param_groups, opt_k.param_groups):
+            assert gk["lr"] == pytest.approx(gt["lr"], rel=1e-11, abs=1e-300), (name, k)
+        assert sched_k.get_last_lr() == pytest.approx(sched_t.get_last_lr(), rel=1e-11)
+        if k % 7 == 3:
+            which = rng.choice([[0], [5, 9, 33], list(range(64))])
+            f = rng.uniform(0.5, 1.5)
+            for opt in (opt_t, opt_k):
+                for i in which:
+                    opt.param_groups[i]["lr"] *= f
         opt_t.step()
         opt_k.step()
         sched_t.step()

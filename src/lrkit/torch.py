@@ -264,6 +264,7 @@ class _Track:
         self.uidx = list(uidx)
         self.scale0 = [float(x) for x in scale]
         self.offset0 = [0.0] * n if offset is None else [float(o) for o in offset]
+        self._zero_offset0 = not any(self.offset0)  # (x - 0.0) / up is x / up, bit for bit
         self.chainable = chainable
         self.post = post
         self.n = n
@@ -453,7 +454,7 @@ class _Track:
             return False
         offset0 = self.offset0
         if count == self.n:
-            arr = (new - np.asarray(offset0, dtype=np.float64)) / up
+            arr = (new / up) if self._zero_offset0 else (new - np.asarray(offset0, dtype=np.float64)) / up
             self._set(arr.tolist())
             self._arrays = (arr, None if self._zero_offset else np.asarray(self.offset, dtype=np.float64))
         else:
@@ -490,7 +491,7 @@ class _Track:
         if self.n == 1 and type(key) is str and len(groups) == 1:
             return self._fast_one(groups[0], t)
         if type(key) is str:
-            cur = [g[key] for g in groups]
+            cur = list(map(self._getter, groups))
         else:
             name, j = key
             cur = [g[name][j] for g in groups]
@@ -541,8 +542,7 @@ class _Track:
         else:
             vals = self.compute([u])
         if type(key) is str:
-            for g, v in zip(groups, vals):
-                g[key] = v
+            _drain(map(_setitem, groups, _repeat(key), vals))
         else:
             for g, v in zip(groups, vals):
                 old = g[name]

@@ -8,12 +8,20 @@ import importlib.util  # noqa: E402
 import pytest  # noqa: E402
 
 # --doctest-modules imports every module of src/lrkit: skip the adapters whose framework is missing
-collect_ignore = [f"src/lrkit/{name}.py" for name in ("torch", "keras", "optax")
-                  if importlib.util.find_spec({"optax": "optax"}.get(name, name)) is None]
+_NEEDS = {"torch": "torch", "_torch_dist": "torch", "_torch_checkpoint": "torch", "_torch_find_lr": "torch",
+          "_torch_shootout": "torch", "keras": "keras", "optax": "optax"}
+collect_ignore = [f"src/lrkit/{name}.py" for name, package in _NEEDS.items()
+                  if importlib.util.find_spec(package) is None]
 
 import lrkit  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _lrkit_names(doctest_namespace):
-    doctest_namespace.update({name: getattr(lrkit, name) for name in lrkit.__all__})
+def _lrkit_names(request, doctest_namespace):
+    """lrkit's public names in every doctest, except where the module defines its own (lrkit.torch.find_lr)."""
+    own = getattr(getattr(request.node, "dtest", None), "globs", {})
+    for name in lrkit.__all__:
+        if name in own:
+            doctest_namespace.pop(name, None)
+        else:
+            doctest_namespace[name] = getattr(lrkit, name)

@@ -11,10 +11,11 @@ from ._find_lr import LRFinderResult, find_lr
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
 from ._namespace import Namespace, namespace
 from ._plateau import PlateauState, plateau
-from ._recipes import Recipe, multistep, one_cycle, step_decay, wsd
+from ._recipes import Recipe, linear_to_zero, multistep, one_cycle, step_decay, wsd
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
                       inverse_time, linear, linear_cosine, multiplicative, natural_exp, one_minus_sqrt, piecewise_constant,
                       piecewise_linear, polynomial)
+from ._shootout import ShootoutResult, shootout, standard_schedules
 from ._spec import as_schedule, parse
 
 __version__ = "0.1.0"
@@ -27,11 +28,13 @@ __all__ = [
     # combinators
     "sequence", "warmup", "repeat", "mul", "add", "clip",
     # recipes
-    "step_decay", "multistep", "one_cycle", "wsd",
+    "step_decay", "multistep", "one_cycle", "wsd", "linear_to_zero",
     # the one stateful, metric-driven controller
     "plateau", "PlateauState",
     # the LR range test
     "find_lr", "LRFinderResult",
+    # which schedule: train under several, compare with statistics
+    "shootout", "ShootoutResult", "standard_schedules",
     # values, text and config
     "Schedule", "Recipe", "parse", "from_config", "as_schedule", "Namespace", "namespace",
     # errors

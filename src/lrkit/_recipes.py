@@ -147,3 +147,39 @@ class wsd(Recipe):
                 self.peak, self.end, steps=self.decay)
         body = sequence([constant(self.peak), cooldown], boundaries=[stable]) if stable > 0 else cooldown
         return warmup(body, steps=self.warmup) if self.warmup > 0 else body
+
+
+@register
+class linear_to_zero(Recipe):
+    """The recommended default: a linear warmup to ``peak``, then a straight line down to 0 at ``steps``.
+
+    With ``w = warmup`` (default ``round(0.05 * steps)``, 5% of the run):
+    ``lr(t) = peak * t / w`` for ``t < w``, ``peak * (1 - (t - w) / (steps - w))`` for ``w <= t < steps``,
+    and 0 from ``steps`` on; every update 0..steps-1 but the first has an LR > 0.
+
+    Why this one: linear decay to zero matches or beats cosine and step decay across tasks
+    (Defazio et al. 2023, "When, Why and How Much? Adaptive Learning Rate Scheduling by Refinement";
+    Bergsma et al. 2025, "Straight to Zero: Why Linearly Decaying the Learning Rate to Zero Works Best
+    for LLMs"), and it was the best mean in lrkit's shoot-out (``lrkit shootout``: MNIST-5k, AdamW,
+    3 seeds). If the length of the run is not known in advance, use ``wsd`` (Hägele et al. 2024) instead.
+
+    >>> s = linear_to_zero(1.0, steps=10, warmup=2)
+    >>> [round(s(t), 3) for t in range(11)]
+    [0.0, 0.5, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0]
+    >>> linear_to_zero(3e-4, steps=10000).expanded
+    warmup(linear(start=0.0003, end=0.0, steps=9500), steps=500)
+    """
+    peak: float
+    steps: float
+    warmup: typing.Optional[float] = None
+
+    def _build(self):
+        self._validate("peak", check.non_negative)
+        self._validate("steps", check.positive)
+        if self.warmup is not None:
+            self._validate("warmup", check.non_negative)
+        ramp = round(0.05 * self.steps) if self.warmup is None else self.warmup
+        if ramp >= self.steps:
+            raise LrkitValueError(f"warmup must be < steps, got warmup={self.warmup!r} >= steps={self.steps!r}")
+        decay = linear(self.peak, 0.0, steps=self.steps - ramp)
+        return warmup(decay, steps=ramp) if ramp > 0 else decay

@@ -401,7 +401,7 @@ def _add_find_lr(commands):
 # ---------------------------------------------------------------------------------------------
 SHOOTOUT_EXAMPLES = [
     "lrkit shootout --out docs/",
-    "lrkit shootout --epochs 5 --seeds 2 --only constant,cosine,wsd,warmup_linear",
+    "lrkit shootout --epochs 5 --seeds 2 --only constant,cosine,wsd,linear_to_zero",
     'lrkit shootout --add "restarts=cosine_restarts({peak}, 0.0, period=210)"',
     "lrkit shootout --load docs/shootout.json",
 ]
@@ -483,7 +483,7 @@ def _add_shootout(commands):
                     "Your own training loop: lrkit.shootout(train, peak=..., steps=...) in Python.",
         epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     shoot.add_argument("--epochs", type=_positive_number, default=_shootout.BUILTIN_EPOCHS, metavar="E",
-                       help=f"epochs per run (default {_shootout.BUILTIN_EPOCHS}; 63 updates each)")
+                       help=f"epochs per run (default {_shootout.BUILTIN_EPOCHS}; 63 updates each with all 4000 digits)")
     shoot.add_argument("--seeds", type=_positive_int, default=_shootout.BUILTIN_SEEDS, metavar="N",
                        help=f"seeds per schedule, 0..N-1 (default {_shootout.BUILTIN_SEEDS})")
     shoot.add_argument("--peak", type=_positive_number, default=_shootout.BUILTIN_PEAK, metavar="LR",

@@ -71,6 +71,8 @@ __all__ = [
     "lightning_plateau_callback", "hf_plateau_callback", "HFScheduleMixin",
     # the LR range test
     "find_lr", "RestoreError",
+    # the shoot-out's built-in task
+    "MnistTask", "mnist_shootout",
 ]
 
 EPOCH_DEPRECATION_WARNING = _tls.EPOCH_DEPRECATION_WARNING
@@ -2275,3 +2277,4 @@ _PlateauType = plateau
 from ._integrations import HFScheduleMixin, hf_plateau_callback, lightning_plateau_callback, prepare_for_accelerate  # noqa: E402
 from ._torch_checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
 from ._torch_find_lr import RestoreError, find_lr  # noqa: E402
+from ._torch_shootout import MnistTask, mnist_shootout  # noqa: E402

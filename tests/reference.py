@@ -336,6 +336,12 @@ CASES = [
     _case("wsd/no-warmup", lrkit.wsd(1.0, steps=8, warmup=0, decay=4, shape="linear"),
           [(0, 1.0), (4, 1.0), (6, 0.5), (8, 0.0)],
           "warmup=0: starts at the peak"),
+    _case("linear_to_zero", lrkit.linear_to_zero(1.0, steps=10, warmup=2),
+          [(0, 0.0), (1, 0.5), (2, 1.0), (6, 0.5), (9, 0.125), (10, 0.0), (HUGE, 0.0)],
+          "warmup 2, then a straight line from the peak to 0 over the remaining 8"),
+    _case("linear_to_zero/default-warmup", lrkit.linear_to_zero(1.0, steps=100),
+          [(0, 0.0), (5, 1.0), (52.5, 0.5), (100, 0.0)],
+          "the warmup is 5% of the run: 5 steps, then 95 down; half way down at 5 + 47.5"),
 ]
 
 IDS = [case.id for case in CASES]

@@ -19,7 +19,6 @@ The tests check the machinery, not the accuracies of the full run (those are in 
 """
 import json
 import math
-import os
 import subprocess
 import sys
 

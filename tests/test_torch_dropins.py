@@ -10,7 +10,6 @@ from test_torch_support import (K, T, assert_close, assert_groups_match, assert_
                                 warnings)
 
 import lrkit
-import torch
 
 EPS = 2.0 ** -52
 STEPS = 320  # >= 300 steps per configuration

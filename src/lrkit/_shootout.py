@@ -38,7 +38,6 @@ import typing
 import numpy as np
 
 from . import _checks as check
-from ._base import Schedule
 from ._combinators import warmup
 from ._errors import LrkitTypeError, LrkitValueError
 from ._progress import progress as _progress_bar
@@ -351,7 +350,7 @@ class ShootoutResult:
         rows = self.rows()
         digits = _digits([r.std for r in rows] + [r.paired.std for r in rows if r.paired])
         conf = f"{self.confidence * 100:g}%"
-        head = [f"schedule", f"{self.metric} (mean ± std)"]
+        head = ["schedule", f"{self.metric} (mean ± std)"]
         if self.baseline is not None:
             head += [f"Δ vs {self.baseline} ({conf} CI)", "wins", "verdict", f"steps to {self.baseline}'s final"]
         lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]

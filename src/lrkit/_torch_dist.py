@@ -32,58 +32,13 @@ on every rank, so a checkpoint resumes on any world size.
 >>> combine_metrics([1.0, float("nan")], "max")
 nan
 """
-import math
 
 import torch
 
-from ._errors import LrkitTypeError, LrkitValueError
+from ._plateau import _metric_float as _as_float
+from ._plateau import check_reduce, combine_metrics
 
-REDUCE_CHOICES = ("mean", "min", "max", None)
 _CPU_BACKENDS = ("gloo", "mpi")
-
-
-def check_reduce(value):
-    """``value`` if it is a valid ``reduce`` ("mean", "min", "max" or None), else LrkitValueError."""
-    if value is None or (isinstance(value, str) and value in REDUCE_CHOICES):
-        return value
-    raise LrkitValueError(f"reduce must be one of 'mean', 'min', 'max' or None, got {value!r}")
-
-
-def combine_metrics(values, reduce):
-    """The one metric every rank uses, from every rank's metric in rank order (a pure function).
-
-    NaN anywhere gives NaN; "mean" is ``math.fsum(values) / len(values)``; "min" / "max" as named.
-    """
-    if check_reduce(reduce) is None:
-        raise LrkitValueError("reduce must be 'mean', 'min' or 'max' to combine metrics, got None")
-    values = [_as_float(v) for v in values]
-    if not values:
-        raise LrkitValueError("values must hold at least one metric, got []")
-    if any(v != v for v in values):
-        return math.nan
-    if reduce == "min":
-        return min(values)
-    if reduce == "max":
-        return max(values)
-    n = len(values)
-    if not all(math.isfinite(v) for v in values):
-        return sum(values) / n  # infinities: IEEE arithmetic (inf - inf is NaN)
-    try:
-        return math.fsum(values) / n
-    except OverflowError:  # finite values whose sum overflows
-        return math.fsum(v / n for v in values)
-
-
-def _as_float(metric):
-    """``metric`` (a number, a numpy scalar or a one-element tensor) as a Python float."""
-    if type(metric) is float:
-        return metric
-    if not isinstance(metric, (bool, str, bytes)):
-        try:
-            return float(metric)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-    raise LrkitTypeError(f"metric must be a real number (or a one-element tensor), got {metric!r}")
 
 
 def _all_gather_single(output, tensor):

@@ -914,12 +914,21 @@ class LRScheduler(_tls.LRScheduler):
             track.scale, track.offset = saved
 
     # ---- state ------------------------------------------------------------------------------------
+    #: the constructor arguments a state_dict carries, under torch's attribute names
+    _CONFIG = ()
+
     def _config(self):
         """The constructor arguments under torch's attribute names (plain values)."""
-        return {}
+        return {name: getattr(self, name) for name in self._CONFIG}
 
     def _load_config(self, state):
         """Take the constructor arguments from a state_dict (as torch, the saved ones win)."""
+        _copy_config(state, self._CONFIG, self)
+
+    def _unit_track(self, unit):
+        """One closed-form unit times each group's base LR, rebased on outside changes as torch's chain."""
+        bases = self._bases()
+        return [_Track("lr", [unit], [0] * len(bases), bases, chainable=True)]
 
     def state_dict(self):
         """The scheduler's state: ints, floats, strings, lists, dicts and None only (loads with
@@ -1112,15 +1121,9 @@ class StepLR(LRScheduler, _tls.StepLR):
         super().__init__(optimizer, last_epoch)
 
     def _make_tracks(self):
-        unit = step_decay(1.0, period=self.step_size, gamma=self.gamma)
-        bases = self._bases()
-        return [_Track("lr", [unit], [0] * len(bases), bases, chainable=True)]
+        return self._unit_track(step_decay(1.0, period=self.step_size, gamma=self.gamma))
 
-    def _config(self):
-        return {"step_size": self.step_size, "gamma": self.gamma}
-
-    def _load_config(self, state):
-        _copy_config(state, ("step_size", "gamma"), self)
+    _CONFIG = ("step_size", "gamma")
 
 
 class MultiStepLR(LRScheduler, _tls.MultiStepLR):
@@ -1150,8 +1153,7 @@ class MultiStepLR(LRScheduler, _tls.MultiStepLR):
         unit = multistep(1.0, milestones=layers[0] if layers else [], gamma=self.gamma)
         for layer in layers[1:]:
             unit = unit * multistep(1.0, milestones=layer, gamma=self.gamma)
-        bases = self._bases()
-        return [_Track("lr", [unit], [0] * len(bases), bases, chainable=True)]
+        return self._unit_track(unit)
 
     def _config(self):
         return {"milestones": sorted(self.milestones.elements()), "gamma": self.gamma}
@@ -1176,15 +1178,9 @@ class ConstantLR(LRScheduler, _tls.ConstantLR):
         super().__init__(optimizer, last_epoch)
 
     def _make_tracks(self):
-        unit = piecewise_constant([self.total_iters], [self.factor, 1.0])
-        bases = self._bases()
-        return [_Track("lr", [unit], [0] * len(bases), bases, chainable=True)]
+        return self._unit_track(piecewise_constant([self.total_iters], [self.factor, 1.0]))
 
-    def _config(self):
-        return {"factor": self.factor, "total_iters": self.total_iters}
-
-    def _load_config(self, state):
-        _copy_config(state, ("factor", "total_iters"), self)
+    _CONFIG = ("factor", "total_iters")
 
 
 class LinearLR(LRScheduler, _tls.LinearLR):
@@ -1204,15 +1200,9 @@ class LinearLR(LRScheduler, _tls.LinearLR):
         super().__init__(optimizer, last_epoch)
 
     def _make_tracks(self):
-        unit = linear(self.start_factor, self.end_factor, steps=self.total_iters)
-        bases = self._bases()
-        return [_Track("lr", [unit], [0] * len(bases), bases, chainable=True)]
+        return self._unit_track(linear(self.start_factor, self.end_factor, steps=self.total_iters))
 
-    def _config(self):
-        return {"start_factor": self.start_factor, "end_factor": self.end_factor, "total_iters": self.total_iters}
-
-    def _load_config(self, state):
-        _copy_config(state, ("start_factor", "end_factor", "total_iters"), self)
+    _CONFIG = ("start_factor", "end_factor", "total_iters")
 
 
 class ExponentialLR(LRScheduler, _tls.ExponentialLR):
@@ -1224,15 +1214,9 @@ class ExponentialLR(LRScheduler, _tls.ExponentialLR):
         super().__init__(optimizer, last_epoch)
 
     def _make_tracks(self):
-        unit = exponential(1.0, self.gamma)
-        bases = self._bases()
-        return [_Track("lr", [unit], [0] * len(bases), bases, chainable=True)]
+        return self._unit_track(exponential(1.0, self.gamma))
 
-    def _config(self):
-        return {"gamma": self.gamma}
-
-    def _load_config(self, state):
-        _copy_config(state, ("gamma",), self)
+    _CONFIG = ("gamma",)
 
 
 class PolynomialLR(LRScheduler, _tls.PolynomialLR):
@@ -1246,15 +1230,9 @@ class PolynomialLR(LRScheduler, _tls.PolynomialLR):
         super().__init__(optimizer, last_epoch)
 
     def _make_tracks(self):
-        unit = polynomial(1.0, 0.0, steps=self.total_iters, power=self.power)
-        bases = self._bases()
-        return [_Track("lr", [unit], [0] * len(bases), bases, chainable=True)]
+        return self._unit_track(polynomial(1.0, 0.0, steps=self.total_iters, power=self.power))
 
-    def _config(self):
-        return {"total_iters": self.total_iters, "power": self.power}
-
-    def _load_config(self, state):
-        _copy_config(state, ("total_iters", "power"), self)
+    _CONFIG = ("total_iters", "power")
 
 
 class CosineAnnealingLR(LRScheduler, _tls.CosineAnnealingLR):
@@ -1276,11 +1254,7 @@ class CosineAnnealingLR(LRScheduler, _tls.CosineAnnealingLR):
         return [_Track("lr", [unit], [0] * len(bases), [b - self.eta_min for b in bases],
                        [self.eta_min] * len(bases), chainable=True)]
 
-    def _config(self):
-        return {"T_max": self.T_max, "eta_min": self.eta_min}
-
-    def _load_config(self, state):
-        _copy_config(state, ("T_max", "eta_min"), self)
+    _CONFIG = ("T_max", "eta_min")
 
 
 def _momentum_key(optimizer, cycle_momentum):

@@ -6,6 +6,8 @@ combinators nested in each other included.
 - spec round trip: parse(repr(s)) == s;
 - continuity at warmup joins, and inside the recipes built from continuous pieces;
 - hold after the end: past its last change a schedule is constant (huge steps included);
+- every registered class answers Schedule's protocol (end_step, span, events, cycles) and has a row in
+  the reference table; what it answers is consistent (span, events, cycles);
 - periodicity of restarts (period_mult = 1) and of repeat; restart values for period_mult > 1;
 - pointwise algebra: (s * k)(t) == k * s(t), (s + c)(t) == s(t) + c, products/sums of schedules, clip;
 - any namespace: xp=torch and xp=jax.numpy (x64) equal numpy (1e-12 relative).
@@ -17,6 +19,7 @@ cosine that comes within 1e-4 of its end may differ in the last ulp of ``cos`` a
 1e-12 *relative* to a value that small; those comparisons add an absolute ``AMP_ULPS`` ulps of the
 schedule's amplitude (its largest value over the sample), no more.
 """
+import dataclasses
 import json
 import math
 import pickle
@@ -27,7 +30,9 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import lrkit
-from reference import HUGE, inverse_epoch
+from lrkit._base import PROTOCOL, REGISTRY, Cycle, Event
+from lrkit._describe import default_steps
+from reference import CASES, HUGE, inverse_epoch
 
 REL = 1e-12
 FLOOR = 1e-300
@@ -291,38 +296,6 @@ def test_recipes_are_continuous(s):
         assert abs(left - right) <= 1e-5 * scale, (b, left, right)
 
 
-def end_of(s):
-    """The step after which ``s`` no longer changes, or None if it changes forever."""
-    if isinstance(s, (lrkit.constant,)):
-        return 0.0
-    if isinstance(s, (lrkit.linear, lrkit.cosine, lrkit.one_minus_sqrt, lrkit.linear_cosine)):
-        return s.steps
-    if isinstance(s, lrkit.polynomial):
-        return None if s.cycle else s.steps
-    if isinstance(s, lrkit.piecewise_constant):
-        return s.boundaries[-1] if s.boundaries else 0.0
-    if isinstance(s, lrkit.piecewise_linear):
-        return s.points[-1][0]
-    if isinstance(s, lrkit.multistep):
-        return s.milestones[-1]
-    if isinstance(s, lrkit.one_cycle):
-        return s.steps - 1
-    if isinstance(s, lrkit.wsd):
-        return s.steps
-    if isinstance(s, lrkit.warmup):
-        inner = end_of(s.schedule)
-        return None if inner is None else s.steps + inner
-    if isinstance(s, lrkit.sequence):
-        inner = end_of(s.schedules[-1])
-        return None if inner is None else s.boundaries[-1] + inner
-    if isinstance(s, lrkit.clip):
-        return end_of(s.schedule)
-    if isinstance(s, (lrkit.mul, lrkit.add)):
-        ends = [end_of(x) if isinstance(x, lrkit.Schedule) else 0.0 for x in (s.left, s.right)]
-        return None if None in ends else max(ends)
-    return None  # exponential, inverse_time, natural_exp, inverse_sqrt, restarts, cyclic, repeat, function, ...
-
-
 def parts(s):
     """``s`` and every schedule inside it (recipes through their expansion)."""
     yield s
@@ -335,7 +308,7 @@ def parts(s):
 @LAW
 @given(schedules, st.lists(st.floats(0.0, 1e7), min_size=1, max_size=8))
 def test_hold_after_the_end(s, offsets):
-    end = end_of(s)
+    end = s.end_step()
     assume(end is not None)
     # just past the end (a child's clock t - boundary can land an ulp short of its own end)
     settled = end * (1 + 1e-9) + 1e-6
@@ -344,6 +317,88 @@ def test_hold_after_the_end(s, offsets):
     values = [s(t) for t in ts]
     assert close(values, [held] * len(ts)), (s, end, ts, values)
     assert close(s(np.array(ts, dtype=np.float64)), [held] * len(ts))
+
+
+# ---- every schedule describes itself: lrkit.Schedule's protocol (end_step, span, events, cycles) ------
+
+def named_in(schedule):
+    """The class names written in ``schedule`` (its fields, at any depth; not a recipe's expansion)."""
+    found = {type(schedule).__name__}
+    for f in dataclasses.fields(schedule):
+        value = getattr(schedule, f.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, lrkit.Schedule):
+                found |= named_in(item)
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_schedule_answers_the_protocol(name):
+    """A class defines each method itself or gets it from a base that answers for it (a Recipe answers
+    through its expansion); lrkit.Schedule's own only raise. No field hides a method."""
+    cls = REGISTRY[name]
+    missing = [m for m in PROTOCOL if getattr(cls, m) is getattr(lrkit.Schedule, m)]
+    assert not missing, f"{name} does not define {', '.join(f'{m}()' for m in missing)} (see lrkit.Schedule)"
+    hidden = sorted({f.name for f in dataclasses.fields(cls)} & set(PROTOCOL))
+    assert not hidden, f"{name} has field(s) {hidden} named like a method every schedule answers"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_schedule_has_a_reference_row(name):
+    assert any(name in named_in(case.schedule) for case in CASES), (
+        f"no row of tests/reference.py writes {name}(...): add one")
+
+
+def test_an_unanswered_method_says_what_is_missing():
+    class bare(lrkit.Schedule):  # not registered: the law above would catch a registered one
+        def _f(self, t, xp):
+            return t * 0.0 + 1.0
+
+    for method, args in (("end_step", ()), ("span", ()), ("events", (10.0,)), ("cycles", ())):
+        with pytest.raises(NotImplementedError, match=rf"bare does not answer {method}\(\)"):
+            getattr(bare(), method)(*args)
+
+
+EVENT_KINDS = {"end", "warmup end", "switch", "milestone", "point", "restart", "decay step", "peak", "trough",
+               "phase"}
+
+
+@LAW
+@given(schedules)
+def test_what_a_schedule_says_about_itself(s):
+    """span is end_step + 1 when it settles; every event is an Event of a known kind from a part of s;
+    declared events do not depend on the horizon, periodic ones only grow with it; ``offset`` moves them
+    all (exactly, on whole steps); every cycle is a part of s whose starts begin at 0 and increase."""
+    end = s.end_step()
+    assert end is None or (type(end) is float and end >= 0)
+    assert s.span() > 0 and (end is None or s.span() == end + 1)
+    names = {type(p).__name__ for p in parts(s)}
+    short, long = s.events(50.0), s.events(5000.0)
+    for e in short + long:
+        assert type(e) is Event and e.kind in EVENT_KINDS and e.source in names, e
+    assert sorted(e.step for e in short if e.declared) == sorted(e.step for e in long if e.declared)
+    assert {e.step for e in short if not e.declared} <= {e.step for e in long if not e.declared}
+    if all(float(e.step).is_integer() for e in long):
+        shifted = s.events(5000.0 + 64.0, offset=64.0)
+        assert sorted((e.step, e.kind) for e in shifted) == sorted((e.step + 64.0, e.kind) for e in long)
+    for c in s.cycles():
+        assert type(c) is Cycle and c.node in list(parts(s)) and c.offset >= 0
+        assert c.starts(0) == 0 and 0 < c.starts(1) < c.starts(2)
+
+
+@LAW
+@given(schedules)
+def test_default_steps_show_the_whole_settling_curve(s):
+    n = default_steps(s)
+    assert 2 <= n <= 10_000_000
+    end = s.end_step()
+    assert end is None or n == max(2, math.ceil(end) + 1)
+
+
+def test_default_steps_of_a_decay_too_slow_to_see():
+    """A rate so small that its 1% point is past any float: the longest default run, not an OverflowError."""
+    assert default_steps(lrkit.natural_exp(0.1, 2.225e-309, steps=199)) == 10_000_000
+    assert default_steps(lrkit.inverse_time(0.1, 1e-300)) == 10_000_000
 
 
 @LAW

@@ -17,6 +17,7 @@ from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, fu
                       piecewise_linear, polynomial)
 from ._shootout import ShootoutResult, shootout, standard_schedules
 from ._spec import as_schedule, parse
+from . import _plot  # noqa: F401  (Schedule.plot and the notebook picture; matplotlib only on use)
 
 __version__ = "0.1.0"
 

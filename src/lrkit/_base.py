@@ -6,6 +6,7 @@ import math
 import numbers
 import sys
 import types
+import typing
 
 import numpy as np
 
@@ -36,6 +37,21 @@ class Schedule:
     ``schedule(k)`` is the value used by update ``k`` (counting from 0). Call it with a Python
     int/float (returns a float), a numpy array or list of steps (returns a float64 array), or any
     array with ``xp=`` its namespace module (``jax.numpy``, ``keras.ops``, ``torch``).
+
+    A schedule also describes itself, so that ``describe``, ``lrkit show``, the plots and the lint
+    never switch on its type. Every shape, combinator and recipe answers (a recipe through its
+    ``expanded`` schedule unless it knows better; a combinator by asking its parts):
+
+    - ``end_step()``: the step from which it holds its final value, or None if it never settles;
+    - ``span()``: how many steps show what it does, the default length of a plot or a table
+      (``end_step() + 1`` when it settles; else a few periods, or its decay down to about 1%);
+    - ``events(until, offset=0.0)``: its structural points as :class:`Event` values (warmup end,
+      switches, milestones, points, restarts, decay steps, ...), with its step 0 at the outer step
+      ``offset``: every declared one, and the periodic ones before the outer step ``until``;
+    - ``cycles(offset=0.0, stop=math.inf)``: its periodic parts as :class:`Cycle` values.
+
+    A new shape is one registered class with ``_f`` and these four, plus its row in the reference
+    table (tests/reference.py); tests/test_laws.py fails for a class that lacks either.
     """
 
     __slots__ = ()
@@ -99,31 +115,6 @@ class Schedule:
                 out[i:i + _CHUNK] = self._f(flat[i:i + _CHUNK], NUMPY)
         return out.reshape(t.shape)
 
-    # ---- composition -------------------------------------------------------------------------
-    def __mul__(self, other):
-        if not isinstance(other, (Schedule, numbers.Real)):
-            return NotImplemented
-        from ._combinators import mul
-        return mul(self, other)
-
-    def __rmul__(self, other):
-        if not isinstance(other, numbers.Real):
-            return NotImplemented
-        from ._combinators import mul
-        return mul(other, self)
-
-    def __add__(self, other):
-        if not isinstance(other, (Schedule, numbers.Real)):
-            return NotImplemented
-        from ._combinators import add
-        return add(self, other)
-
-    def __radd__(self, other):
-        if not isinstance(other, numbers.Real):
-            return NotImplemented
-        from ._combinators import add
-        return add(other, self)
-
     # ---- text and config ---------------------------------------------------------------------
     def __repr__(self):
         parts = []
@@ -142,19 +133,74 @@ class Schedule:
             config[f.name] = _to_json(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
         return config
 
-    # ---- pictures (matplotlib, imported only when called) -------------------------------------
-    def plot(self, steps=None, ax=None, *, label=None, log=False, steps_per_epoch=None, markers=True, **line):
-        """Draw the curve over updates ``0 .. steps - 1`` (default: up to where it ends) on ``ax``
-        (default: pyplot's current Axes), markers at phase boundaries; returns the Axes.
-        ``line`` goes to ``Axes.plot`` (color, linewidth, ...). Needs matplotlib (``lrkit[plot]``)."""
-        from ._plot import schedule_plot
-        return schedule_plot(self, steps=steps, ax=ax, label=label, log=log, steps_per_epoch=steps_per_epoch,
-                             markers=markers, **line)
+    # ---- what a schedule says about itself (describe, show, the plots and the lint ask) -----------
+    def end_step(self):
+        """The step from which the schedule holds its final value, or None if it never settles."""
+        raise _unanswered(self, "end_step")
 
-    def _repr_png_(self):
-        """The curve inline in Jupyter (None without matplotlib: the text repr is shown instead)."""
-        from ._plot import png_bytes
-        return png_bytes(self)
+    def span(self):
+        """How many steps show what the schedule does: ``end_step() + 1`` when it settles; else a few
+        of its periods, or its decay down to about 1%."""
+        raise _unanswered(self, "span")
+
+    def events(self, until, offset=0.0):
+        """Its :class:`Event` values when its step 0 is the outer step ``offset``: every declared one,
+        and the periodic ones before the outer step ``until`` (in no particular order)."""
+        raise _unanswered(self, "events")
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        """Its periodic parts as :class:`Cycle` values when its step 0 is the outer step ``offset`` and
+        it is used until the outer step ``stop`` (a part inside a ``repeat`` is not listed: the repeat
+        is the cycle)."""
+        raise _unanswered(self, "cycles")
+
+    def _event(self, step, kind, declared=True):
+        """An :class:`Event` at the outer ``step``, this schedule its source."""
+        return Event(step, kind, type(self).__name__, declared)
+
+    def _periodic_events(self, period, until, offset, kind):
+        """Undeclared ``kind`` events at the outer steps ``offset + k * period`` (k = 1, 2, ...) before
+        ``until``, at most MAX_EVENTS of them."""
+        found = []
+        k = 1
+        while offset + k * period < until and len(found) < MAX_EVENTS:
+            found.append(self._event(offset + k * period, kind, declared=False))
+            k += 1
+        return found
+
+
+#: The methods every schedule class answers (defined on the class or on a base below Schedule).
+PROTOCOL = ("end_step", "span", "events", "cycles")
+#: At most this many periodic events are generated (a tiny period over a huge run).
+MAX_EVENTS = 100_000
+
+
+def _unanswered(schedule, method):
+    return NotImplementedError(f"{type(schedule).__name__} does not answer {method}(): every schedule class "
+                               f"defines {', '.join(PROTOCOL)} (see lrkit.Schedule)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """A structural point of a schedule: ``step`` (the first update that sees it), ``kind`` (``"end"``,
+    ``"warmup end"``, ``"switch"``, ``"milestone"``, ``"point"``, ``"restart"``, ``"decay step"``,
+    ``"peak"``, ``"trough"`` or ``"phase"``) and the name of the ``source`` schedule. ``declared``
+    events are numbers the user wrote (milestones, boundaries, warmup and decay lengths), as opposed
+    to the periodic ones a cycle generates."""
+    step: float
+    kind: str
+    source: str
+    declared: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Cycle:
+    """A periodic part of a schedule: ``node``, whose step 0 is the outer step ``offset``, used until
+    the outer step ``stop``; its cycle ``k`` starts at its own step ``starts(k)`` (``starts(0) == 0``)."""
+    node: Schedule
+    offset: float
+    stop: float
+    starts: typing.Callable
 
 
 def _lazy_scalar(schedule):

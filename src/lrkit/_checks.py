@@ -2,6 +2,7 @@
 import math
 import numbers
 
+from ._base import Schedule
 from ._errors import LrkitTypeError, LrkitValueError
 
 
@@ -71,14 +72,12 @@ def increasing(name, values, check=real):
 
 
 def schedule(name, value):
-    from ._base import Schedule
     if not isinstance(value, Schedule):
         raise LrkitTypeError(f"{name} must be an lrkit schedule, got {value!r}")
     return value
 
 
 def schedule_or_real(name, value):
-    from ._base import Schedule
     return value if isinstance(value, Schedule) else real(name, value)
 
 

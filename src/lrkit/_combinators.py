@@ -1,9 +1,12 @@
-"""Combinators: schedules made of schedules. Each part keeps its own formula; these only move the clock."""
+"""Combinators: schedules made of schedules. Each part keeps its own formula; these only move the clock.
+The arithmetic operators of every schedule (``s * 0.5``, ``s1 + s2``) build ``mul`` and ``add`` and are
+attached to :class:`Schedule` here, beside the classes they build."""
 import math
+import numbers
 import typing
 
 from . import _checks as check
-from ._base import Schedule, register
+from ._base import MAX_EVENTS, Cycle, Schedule, register
 from ._errors import LrkitTypeError, LrkitValueError
 
 
@@ -39,6 +42,31 @@ class sequence(Schedule):
         for boundary, part in zip(self.boundaries, self.schedules[1:]):
             value = xp.where(t >= boundary, part._f(xp.maximum(t - boundary, 0.0), xp), value)
         return value
+
+    def end_step(self):
+        last = self.schedules[-1].end_step()
+        return None if last is None else float(self.boundaries[-1]) + last
+
+    def span(self):
+        end = self.end_step()
+        return end + 1 if end is not None else self.boundaries[-1] + self.schedules[-1].span()
+
+    def _timeline(self):
+        """(part, its first step, the step where the next part takes over) for each part."""
+        starts = (0.0,) + tuple(float(b) for b in self.boundaries)
+        ends = tuple(float(b) for b in self.boundaries) + (math.inf,)
+        return zip(self.schedules, starts, ends)
+
+    def events(self, until, offset=0.0):
+        found = [self._event(offset + float(b), "switch") for b in self.boundaries]
+        for part, begin, end in self._timeline():
+            inner = part.events(min(until, offset + end), offset + begin)
+            found.extend(e for e in inner if e.step < offset + end)
+        return found
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        return [c for part, begin, end in self._timeline()
+                for c in part.cycles(offset + begin, min(stop, offset + end))]
 
 
 @register
@@ -81,6 +109,21 @@ class warmup(Schedule):
         after = self.schedule._f(xp.maximum(t - self.steps, 0.0), xp)
         return xp.where(t < self.steps, ramp, after)
 
+    def end_step(self):
+        inner = self.schedule.end_step()
+        return None if inner is None else float(self.steps) + inner
+
+    def span(self):
+        end = self.end_step()
+        return end + 1 if end is not None else self.steps + self.schedule.span()
+
+    def events(self, until, offset=0.0):
+        return [self._event(offset + float(self.steps), "warmup end")] + self.schedule.events(
+            until, offset + float(self.steps))
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        return self.schedule.cycles(offset + float(self.steps), stop)
+
 
 @register
 class repeat(Schedule):
@@ -100,6 +143,28 @@ class repeat(Schedule):
         local = xp.maximum(t - self.period * xp.floor(t / self.period), 0.0)
         return self.schedule._f(local, xp)
 
+    def end_step(self):
+        return 0.0 if self.schedule.end_step() == 0 else None
+
+    def span(self):
+        end = self.end_step()
+        return end + 1 if end is not None else 3 * self.period
+
+    def events(self, until, offset=0.0):
+        """A restart at each period, and the inner schedule's own points repeated in each period."""
+        found = self._periodic_events(self.period, until, offset, "restart")
+        period = float(self.period)
+        local = sorted({e.step for e in self.schedule.events(period) if 0 < e.step < self.period})
+        k = 0
+        while local and offset + k * self.period < until and k < MAX_EVENTS:
+            found.extend(self._event(offset + k * self.period + step, "phase", declared=False) for step in local)
+            k += 1
+        return found
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        period = float(self.period)
+        return [Cycle(self, offset, stop, lambda k: k * period)]
+
 
 class _Pointwise(Schedule):
     symbol = "?"
@@ -118,6 +183,24 @@ class _Pointwise(Schedule):
         left = self.left._f(t, xp) if isinstance(self.left, Schedule) else self.left
         right = self.right._f(t, xp) if isinstance(self.right, Schedule) else self.right
         return left, right
+
+    def _schedules(self):
+        return [part for part in (self.left, self.right) if isinstance(part, Schedule)]
+
+    def end_step(self):
+        ends = [part.end_step() if isinstance(part, Schedule) else 0.0 for part in (self.left, self.right)]
+        return None if None in ends else max(ends)
+
+    def span(self):
+        end = self.end_step()
+        return end + 1 if end is not None else max(
+            part.span() if isinstance(part, Schedule) else 1 for part in (self.left, self.right))
+
+    def events(self, until, offset=0.0):
+        return [e for part in self._schedules() for e in part.events(until, offset)]
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        return [c for part in self._schedules() for c in part.cycles(offset, stop)]
 
 
 @register
@@ -181,3 +264,36 @@ class clip(Schedule):
         if self.ceiling is not None:
             value = xp.minimum(value, self.ceiling)
         return value
+
+    def end_step(self):
+        return self.schedule.end_step()
+
+    def span(self):
+        return self.schedule.span()
+
+    def events(self, until, offset=0.0):
+        return self.schedule.events(until, offset)
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        return self.schedule.cycles(offset, stop)
+
+
+# ---- the arithmetic operators of every schedule -----------------------------------------------------
+def _times(self, other):
+    return mul(self, other) if isinstance(other, (Schedule, numbers.Real)) else NotImplemented
+
+
+def _times_from_left(self, other):
+    return mul(other, self) if isinstance(other, numbers.Real) else NotImplemented
+
+
+def _plus(self, other):
+    return add(self, other) if isinstance(other, (Schedule, numbers.Real)) else NotImplemented
+
+
+def _plus_from_left(self, other):
+    return add(other, self) if isinstance(other, numbers.Real) else NotImplemented
+
+
+Schedule.__mul__, Schedule.__rmul__ = _times, _times_from_left
+Schedule.__add__, Schedule.__radd__ = _plus, _plus_from_left

@@ -2,8 +2,9 @@
 mistakes a practitioner wants to hear about before a long job.
 
 Everything here is computed from the schedule's numpy curve (the values every update of the run
-uses) and from its structure (where its phases begin, which cycles and milestones it holds). No
-framework and no plotting library is imported.
+uses) and from what the schedule says about its structure (``Schedule.end_step``, ``span``,
+``events``, ``cycles``): nothing here knows a schedule's type. No framework and no plotting library
+is imported.
 
 >>> import lrkit
 >>> s = lrkit.warmup(lrkit.cosine(0.1, 0.0, steps=900), steps=100)
@@ -20,13 +21,8 @@ import math
 
 import numpy as np
 
-from ._base import Schedule
-from ._combinators import add, clip, mul, repeat, sequence, warmup
+from ._base import MAX_EVENTS, Schedule
 from ._errors import LrkitValueError
-from ._recipes import Recipe, multistep, step_decay
-from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, inverse_sqrt,
-                      inverse_time, linear, linear_cosine, natural_exp, one_minus_sqrt, piecewise_constant,
-                      piecewise_linear, polynomial)
 
 #: Warmups shorter than this many updates are flagged for Adam-family optimizers on long runs.
 MIN_ADAM_WARMUP = 300
@@ -36,13 +32,13 @@ LONG_RUN = 3000
 FINAL_FRACTION = 0.1
 #: describe evaluates every update of the run; beyond this it asks for a shorter run.
 MAX_STEPS = 20_000_000
-#: At most this many periodic events are generated (a tiny period over a huge run).
-MAX_EVENTS = 100_000
+#: The longest run shown by default (a decay so slow that its 1% point is further away).
+MAX_DEFAULT_STEPS = 10_000_000
 ADAM_FAMILY = ("adam", "adamw", "nadam", "radam", "adamax", "lamb", "lion", "adafactor")
 
 
 # ---------------------------------------------------------------------------------------------
-# structure: where a schedule ends, and where its phases begin
+# structure: each schedule says where it ends and where its phases begin (Schedule's protocol)
 # ---------------------------------------------------------------------------------------------
 def end_step(schedule):
     """The step from which ``schedule`` holds its final value, or None if it never settles
@@ -52,44 +48,7 @@ def end_step(schedule):
     >>> end_step(lrkit.one_cycle(0.1, steps=100)), end_step(lrkit.exponential(0.1, 0.9))
     (99.0, None)
     """
-    s = schedule
-    if isinstance(s, constant):
-        return 0.0
-    if isinstance(s, (linear, cosine, one_minus_sqrt, linear_cosine)):
-        return float(s.steps)
-    if isinstance(s, polynomial):
-        return None if s.cycle else float(s.steps)
-    if isinstance(s, exponential):
-        return 0.0 if s.gamma == 1 or s.start == 0 else None
-    if isinstance(s, (inverse_time, natural_exp)):
-        return 0.0 if s.rate == 0 or s.start == 0 else None
-    if isinstance(s, inverse_sqrt):
-        return 0.0 if s.start == 0 else None
-    if isinstance(s, piecewise_constant):
-        return _switch_step(s.boundaries[-1], s.switch) if s.boundaries else 0.0
-    if isinstance(s, piecewise_linear):
-        return float(s.points[-1][0])
-    if isinstance(s, sequence):
-        last = end_step(s.schedules[-1])
-        return None if last is None else float(s.boundaries[-1]) + last
-    if isinstance(s, warmup):
-        inner = end_step(s.schedule)
-        return None if inner is None else float(s.steps) + inner
-    if isinstance(s, (mul, add)):
-        ends = [end_step(p) if isinstance(p, Schedule) else 0.0 for p in (s.left, s.right)]
-        return None if None in ends else max(ends)
-    if isinstance(s, clip):
-        return end_step(s.schedule)
-    if isinstance(s, repeat):
-        return 0.0 if end_step(s.schedule) == 0 else None
-    if isinstance(s, Recipe):
-        return end_step(s.expanded)
-    return None  # cyclic, cosine_restarts, function, and anything unknown
-
-
-def _switch_step(boundary, switch):
-    """The first step that sees the new value: ``boundary`` ("at"), the next whole step ("after")."""
-    return float(boundary) if switch == "at" else float(math.floor(boundary) + 1)
+    return schedule.end_step()
 
 
 def default_steps(schedule):
@@ -100,75 +59,20 @@ def default_steps(schedule):
     >>> default_steps(lrkit.cyclic(0.01, 0.1, steps_up=5)), default_steps(lrkit.step_decay(0.1, period=30))
     (30, 150)
     """
-    end = end_step(schedule)
+    end = schedule.end_step()
     if end is not None:
         return max(2, int(math.ceil(end)) + 1)
-    return max(2, min(int(math.ceil(_span(schedule))), 10_000_000))
-
-
-def _span(s):
-    """How long a run must be to see what a never-settling schedule does."""
-    end = end_step(s)
-    if end is not None:
-        return end + 1
-    if isinstance(s, cyclic):
-        return 3 * s._total
-    if isinstance(s, cosine_restarts):
-        return 4 * s.period if s.period_mult == 1 else s.cycle_start(3)
-    if isinstance(s, repeat):
-        return 3 * s.period
-    if isinstance(s, polynomial):  # cycle=True
-        return 3 * s.steps
-    if isinstance(s, step_decay):
-        return 5 * s.period
-    if isinstance(s, exponential):
-        if s.gamma == 0:
-            return 2 * s.steps
-        if s.gamma > 1:
-            return 10 * s.steps
-        if s.staircase:
-            return s.steps * max(5, math.ceil(math.log(0.01) / math.log(s.gamma)) + 1)
-        return s.steps * math.log(0.01) / math.log(s.gamma)  # down to 1% of start
-    if isinstance(s, inverse_time):
-        return s.steps * 99 / s.rate if s.rate else 100  # down to 1% of start
-    if isinstance(s, natural_exp):
-        return s.steps * math.log(100) / s.rate if s.rate else 100
-    if isinstance(s, inverse_sqrt):
-        return 99 * s.steps  # down to 10% of start
-    if isinstance(s, sequence):
-        return s.boundaries[-1] + _span(s.schedules[-1])
-    if isinstance(s, warmup):
-        return s.steps + _span(s.schedule)
-    if isinstance(s, (mul, add)):
-        return max(_span(p) if isinstance(p, Schedule) else 1 for p in (s.left, s.right))
-    if isinstance(s, clip):
-        return _span(s.schedule)
-    if isinstance(s, Recipe):
-        return _span(s.expanded)
-    return 100  # function and anything unknown
-
-
-@dataclasses.dataclass(frozen=True)
-class Event:
-    """A structural point of a schedule: ``step`` (first update that sees it), ``kind`` and the
-    ``source`` node's name. ``declared`` events are numbers the user wrote (milestones, boundaries,
-    warmup and decay lengths), as opposed to the periodic ones a cycle generates."""
-    step: float
-    kind: str
-    source: str
-    declared: bool = True
+    return max(2, int(math.ceil(min(schedule.span(), MAX_DEFAULT_STEPS))))
 
 
 def events(schedule, until=None):
-    """The structural events of ``schedule`` in step order (phase boundaries for the tables and
-    the plot markers). Periodic events (cycles, staircase steps) are generated up to ``until``
-    (default: ``default_steps``); declared ones are all returned, even beyond ``until``.
+    """The structural events of ``schedule`` in step order, one per step (phase boundaries for the
+    tables and the plot markers). Periodic events (cycles, staircase steps) are generated up to
+    ``until`` (default: ``default_steps``); declared ones are all returned, even beyond ``until``.
     """
     if until is None:
         until = default_steps(schedule)
-    found = []
-    _walk(schedule, 0.0, math.inf, float(until), found, cycles=None)
-    found = [e for e in found if e.step > 0]
+    found = [e for e in schedule.events(float(until)) if e.step > 0]
     seen, unique = set(), []
     for e in sorted(found, key=lambda e: (e.step, not e.declared)):
         if e.step not in seen:
@@ -182,117 +86,9 @@ def marks(schedule, steps):
     return [e.step for e in events(schedule, until=steps) if e.step < steps]
 
 
-@dataclasses.dataclass(frozen=True)
-class _Cycle:
-    """A periodic node at ``offset`` (outer step of its local 0), used until ``stop``."""
-    node: Schedule
-    offset: float
-    stop: float
-    starts: object  # function(k) -> local start of cycle k
-
-
-def _periodic(first, period, until, offset, kind, source, found):
-    count = 0
-    k = first
-    while offset + k * period < until and count < MAX_EVENTS:
-        found.append(Event(offset + k * period, kind, source, declared=False))
-        k += 1
-        count += 1
-
-
-def _walk(s, offset, stop, until, found, cycles):
-    """Append the events of node ``s`` (whose local step 0 is the outer step ``offset`` and which
-    is used until outer step ``stop``) to ``found``; periodic nodes go to ``cycles``."""
-    name = type(s).__name__
-    horizon = min(stop, until)
-
-    def add_event(local, kind, declared=True):
-        found.append(Event(offset + float(local), kind, name, declared))
-
-    if isinstance(s, (linear, cosine, one_minus_sqrt, linear_cosine)):
-        add_event(s.steps, "end")
-    elif isinstance(s, polynomial):
-        if s.cycle:  # TF's cycle: the horizon grows at t > k * steps, so t = k * steps still ends
-            k = 1
-            while offset + math.floor(k * s.steps) + 1 < horizon and k <= MAX_EVENTS:
-                found.append(Event(offset + math.floor(k * s.steps) + 1, "restart", name, declared=False))
-                k += 1
-            _cycle(cycles, s, offset, stop, lambda k, p=s.steps: k * p + (1 if k else 0))
-        else:
-            add_event(s.steps, "end")
-    elif isinstance(s, (exponential, inverse_time, natural_exp)):
-        if s.staircase:
-            _periodic(1, s.steps, horizon, offset, "decay step", name, found)
-    elif isinstance(s, piecewise_constant):
-        for b in s.boundaries:
-            add_event(_switch_step(b, s.switch), "milestone")
-    elif isinstance(s, piecewise_linear):
-        for step, _ in s.points:
-            add_event(step, "point")
-    elif isinstance(s, cosine_restarts):
-        k = 1
-        while offset + s.cycle_start(k) < horizon and k <= MAX_EVENTS:
-            found.append(Event(offset + s.cycle_start(k), "restart", name, declared=False))
-            k += 1
-        _cycle(cycles, s, offset, stop, lambda k, s=s: s.cycle_start(k))
-    elif isinstance(s, cyclic):
-        up, total = float(s.steps_up), s._total
-        k = 0
-        while offset + k * total < horizon and k < MAX_EVENTS:
-            found.append(Event(offset + k * total + up, "peak", name, declared=False))
-            if k:
-                found.append(Event(offset + k * total, "trough", name, declared=False))
-            k += 1
-        _cycle(cycles, s, offset, stop, lambda k, p=total: k * p)
-    elif isinstance(s, sequence):
-        starts = (0.0,) + tuple(float(b) for b in s.boundaries)
-        ends = tuple(float(b) for b in s.boundaries) + (math.inf,)
-        for b in s.boundaries:
-            add_event(b, "switch")
-        for part, begin, end in zip(s.schedules, starts, ends):
-            inner = []
-            _walk(part, offset + begin, min(stop, offset + end), until, inner, cycles)
-            found.extend(e for e in inner if e.step < offset + end)
-    elif isinstance(s, warmup):
-        add_event(s.steps, "warmup end")
-        _walk(s.schedule, offset + float(s.steps), stop, until, found, cycles)
-    elif isinstance(s, repeat):
-        _periodic(1, s.period, horizon, offset, "restart", name, found)
-        inner = []
-        _walk(s.schedule, 0.0, float(s.period), float(s.period), inner, None)
-        local = sorted({e.step for e in inner if 0 < e.step < s.period})
-        k = 0
-        while local and offset + k * s.period < horizon and k < MAX_EVENTS:
-            for step in local:
-                found.append(Event(offset + k * s.period + step, "phase", name, declared=False))
-            k += 1
-        _cycle(cycles, s, offset, stop, lambda k, p=float(s.period): k * p)
-    elif isinstance(s, (mul, add)):
-        for part in (s.left, s.right):
-            if isinstance(part, Schedule):
-                _walk(part, offset, stop, until, found, cycles)
-    elif isinstance(s, clip):
-        _walk(s.schedule, offset, stop, until, found, cycles)
-    elif isinstance(s, step_decay):
-        _periodic(1, s.period, horizon, offset, "decay step", name, found)
-    elif isinstance(s, multistep):
-        for m in s.milestones:
-            add_event(m, "milestone")
-    elif isinstance(s, Recipe):
-        _walk(s.expanded, offset, stop, until, found, cycles)
-    # constant, function, inverse_sqrt and unknown nodes: no events
-
-
-def _cycle(cycles, node, offset, stop, starts):
-    if cycles is not None:
-        cycles.append(_Cycle(node, offset, stop, starts))
-
-
 def cycles(schedule):
-    """The periodic nodes of ``schedule`` (outside ``repeat``) with where they start and stop."""
-    found = []
-    _walk(schedule, 0.0, math.inf, 0.0, [], found)
-    return found
+    """The periodic parts of ``schedule`` (outside ``repeat``) with where they start and stop."""
+    return schedule.cycles()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """Every use of matplotlib in lrkit. matplotlib is imported inside the functions only, so that
 ``import lrkit`` never imports it; without it they raise :class:`NoMatplotlib`, whose message says
-how to install the ``plot`` extra.
+how to install the ``plot`` extra. The pictures of a schedule, ``Schedule.plot`` and the notebook
+view ``Schedule._repr_png_``, are attached to the class here (``import lrkit`` imports this module).
 
 Figures for files are built with ``matplotlib.figure.Figure`` (no pyplot, no GUI backend), so
 ``lrkit plot`` works on a headless machine and never opens a window.
 """
 import io
 import math
+
+from ._base import Schedule
+from ._describe import default_steps, marks
 
 #: How to get matplotlib.
 INSTALL = "pip install 'lrkit[plot]'"
@@ -52,7 +56,6 @@ def sample_steps(steps, boundaries=()):
 def plot_on(ax, schedule, steps, label=None, log=False, steps_per_epoch=None, markers=True, **line):
     """Draw ``schedule`` over updates 0..steps-1 on the matplotlib Axes ``ax``; returns the Line2D."""
     import numpy as np
-    from ._describe import marks
     boundaries = marks(schedule, steps)
     x = sample_steps(steps, boundaries)
     y = schedule(x)
@@ -121,7 +124,6 @@ def _save(fig, path):
 def schedule_plot(schedule, steps=None, ax=None, label=None, log=False, steps_per_epoch=None, markers=True,
                   **line):
     """``Schedule.plot``: draw on ``ax`` (default: pyplot's current Axes); returns the Axes."""
-    from ._describe import default_steps
     _matplotlib("Schedule.plot")
     steps = default_steps(schedule) if steps is None else int(steps)
     if ax is None:
@@ -139,7 +141,6 @@ def png_bytes(schedule, steps=None, size=(6.0, 3.0), dpi=100):
         _matplotlib()
     except NoMatplotlib:
         return None
-    from ._describe import default_steps
     steps = default_steps(schedule) if steps is None else int(steps)
     fig = _figure(size)
     ax = fig.add_subplot()
@@ -149,6 +150,25 @@ def png_bytes(schedule, steps=None, size=(6.0, 3.0), dpi=100):
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
+
+
+def _plot_method(self, steps=None, ax=None, *, label=None, log=False, steps_per_epoch=None, markers=True, **line):
+    """Draw the curve over updates ``0 .. steps - 1`` (default: up to where it ends) on ``ax``
+    (default: pyplot's current Axes), markers at phase boundaries; returns the Axes.
+    ``line`` goes to ``Axes.plot`` (color, linewidth, ...). Needs matplotlib (``lrkit[plot]``)."""
+    return schedule_plot(self, steps=steps, ax=ax, label=label, log=log, steps_per_epoch=steps_per_epoch,
+                         markers=markers, **line)
+
+
+def _repr_png_method(self):
+    """The curve inline in Jupyter (None without matplotlib: the text repr is shown instead)."""
+    return png_bytes(self)
+
+
+_plot_method.__name__, _plot_method.__qualname__ = "plot", "Schedule.plot"
+_repr_png_method.__name__, _repr_png_method.__qualname__ = "_repr_png_", "Schedule._repr_png_"
+Schedule.plot = _plot_method
+Schedule._repr_png_ = _repr_png_method
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Named recipes: schedules defined only by shapes and combinators. Each keeps its own readable
-repr (and config); ``.expanded`` shows what it is built from."""
+repr (and config); ``.expanded`` shows what it is built from, and answers for it (where it ends, its
+events, ...) unless the recipe knows better."""
+import math
 import typing
 
 from . import _checks as check
@@ -10,16 +12,29 @@ from ._shapes import constant, cosine, exponential, linear, one_minus_sqrt, piec
 
 
 class Recipe(Schedule):
-    """A schedule whose formula is another lrkit schedule, built once at construction."""
+    """A schedule whose formula is another lrkit schedule, ``expanded``, built once at construction by
+    ``_expand()`` (which also validates the arguments). It describes itself as ``expanded`` does."""
 
-    def _build(self):
+    def _expand(self):
         raise NotImplementedError
 
     def __post_init__(self):
-        object.__setattr__(self, "expanded", self._build())
+        object.__setattr__(self, "expanded", self._expand())
 
     def _f(self, t, xp):
         return self.expanded._f(t, xp)
+
+    def end_step(self):
+        return self.expanded.end_step()
+
+    def span(self):
+        return self.expanded.span()
+
+    def events(self, until, offset=0.0):
+        return self.expanded.events(until, offset)
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        return self.expanded.cycles(offset, stop)
 
 
 @register
@@ -33,11 +48,18 @@ class step_decay(Recipe):
     period: float
     gamma: float = 0.1
 
-    def _build(self):
+    def _expand(self):
         self._validate("start", check.non_negative)
         self._validate("period", check.positive)
         self._validate("gamma", check.non_negative)
         return exponential(self.start, self.gamma, steps=self.period, staircase=True)
+
+    def span(self):
+        end = self.end_step()
+        return end + 1 if end is not None else 5 * self.period
+
+    def events(self, until, offset=0.0):
+        return self._periodic_events(self.period, until, offset, "decay step")
 
 
 @register
@@ -51,12 +73,15 @@ class multistep(Recipe):
     milestones: typing.Tuple[float, ...]
     gamma: float = 0.1
 
-    def _build(self):
+    def _expand(self):
         self._validate("start", check.non_negative)
         self._validate("milestones", check.increasing, check.non_negative)
         self._validate("gamma", check.non_negative)
         values = [self.start * self.gamma ** i for i in range(len(self.milestones) + 1)]
         return piecewise_constant(self.milestones, values)
+
+    def events(self, until, offset=0.0):
+        return [self._event(offset + float(m), "milestone") for m in self.milestones]
 
 
 @register
@@ -79,7 +104,7 @@ class one_cycle(Recipe):
     final_div_factor: float = 1e4
     three_phase: bool = False
 
-    def _build(self):
+    def _expand(self):
         self._validate("peak", check.non_negative)
         self._validate("steps", check.positive)
         self._validate("pct_start", check.fraction)
@@ -125,7 +150,7 @@ class wsd(Recipe):
     shape: str = "1-sqrt"
     end: float = 0.0
 
-    def _build(self):
+    def _expand(self):
         self._validate("peak", check.non_negative)
         self._validate("steps", check.positive)
         self._validate("warmup", check.non_negative)
@@ -173,7 +198,7 @@ class linear_to_zero(Recipe):
     steps: float
     warmup: typing.Optional[float] = None
 
-    def _build(self):
+    def _expand(self):
         self._validate("peak", check.non_negative)
         self._validate("steps", check.positive)
         if self.warmup is not None:

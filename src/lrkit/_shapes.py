@@ -1,4 +1,5 @@
-"""The shapes: one frozen dataclass per curve, one formula each, validated at construction."""
+"""The shapes: one frozen dataclass per curve, one formula each, validated at construction; each also
+says where it ends, what its events are and how long a run shows it (see ``Schedule``)."""
 import bisect
 import inspect
 import math
@@ -7,14 +8,39 @@ import typing
 import numpy as np
 
 from . import _checks as check
-from ._base import Schedule, register, resolve_function, function_reference
+from ._base import MAX_EVENTS, Cycle, Schedule, register, resolve_function
 from ._errors import LrkitTypeError, LrkitValueError
 
 
-def _progress(t, steps, staircase, xp):
+def _periods_elapsed(t, steps, staircase, xp):
     """t / steps, floored when staircase (TF's ``global_step / decay_steps``)."""
     p = t / steps
     return xp.floor(p) if staircase else p
+
+
+class _Aperiodic(Schedule):
+    """A shape without cycles and, unless it says otherwise, without events. It shows in ``end_step() + 1``
+    steps when it settles, else in ``_unsettled_span()``."""
+
+    def span(self):
+        end = self.end_step()
+        return end + 1 if end is not None else self._unsettled_span()
+
+    def events(self, until, offset=0.0):
+        return []
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        return []
+
+
+class _OverSteps(_Aperiodic):
+    """A curve over ``steps`` updates that holds its last value from ``steps`` on."""
+
+    def end_step(self):
+        return float(self.steps)
+
+    def events(self, until, offset=0.0):
+        return [self._event(offset + float(self.steps), "end")]
 
 
 def _user_function(name, value):
@@ -37,7 +63,7 @@ def _positional_count(fn):
 
 
 @register
-class constant(Schedule):
+class constant(_Aperiodic):
     """The same value at every step: ``value``.
 
     >>> constant(0.1)(12345)
@@ -51,9 +77,12 @@ class constant(Schedule):
     def _f(self, t, xp):
         return t * 0.0 + self.value
 
+    def end_step(self):
+        return 0.0
+
 
 @register
-class linear(Schedule):
+class linear(_OverSteps):
     """Straight line from ``start`` to ``end`` over ``steps`` updates, then ``end``.
 
     ``lr(t) = start + (end - start) * min(t, steps) / steps``
@@ -107,17 +136,46 @@ class polynomial(Schedule):
         # the clamp keeps 1 - p >= 0 where a compiler rounds t / steps above 1 (NaN for a real power)
         return (self.start - self.end) * xp.maximum(1 - p, 0.0) ** self.power + self.end
 
+    def end_step(self):
+        return None if self.cycle else float(self.steps)
 
-class _DecayEvery(Schedule):
+    def span(self):
+        return 3 * self.steps if self.cycle else self.end_step() + 1
+
+    def events(self, until, offset=0.0):
+        if not self.cycle:
+            return [self._event(offset + float(self.steps), "end")]
+        # TF's cycle: the horizon grows at t > k * steps, so t = k * steps still ends the cycle before
+        found = []
+        k = 1
+        while offset + math.floor(k * self.steps) + 1 < until and k <= MAX_EVENTS:
+            found.append(self._event(offset + math.floor(k * self.steps) + 1, "restart", declared=False))
+            k += 1
+        return found
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        steps = self.steps
+        return [Cycle(self, offset, stop, lambda k: k * steps + (1 if k else 0))] if self.cycle else []
+
+
+class _DecayEvery(_Aperiodic):
     """TF's decays of ``start`` by a number (``gamma`` or ``rate``, >= 0) every ``steps`` updates,
-    continuous or ``staircase``: one validation for the three of them."""
+    continuous or ``staircase``: one validation and one description for the three of them. The factor
+    ``_steady`` (a rate of 0, a gamma of 1) does not decay."""
     _factor = "rate"
+    _steady = 0
 
     def __post_init__(self):
         self._validate("start", check.non_negative)
         self._validate(self._factor, check.non_negative)
         self._validate("steps", check.positive)
         check.flag("staircase", self.staircase)
+
+    def end_step(self):
+        return 0.0 if getattr(self, self._factor) == self._steady or self.start == 0 else None
+
+    def events(self, until, offset=0.0):
+        return self._periodic_events(self.steps, until, offset, "decay step") if self.staircase else []
 
 
 @register
@@ -136,10 +194,19 @@ class exponential(_DecayEvery):
     steps: float = 1
     staircase: bool = False
     _factor = "gamma"
-
+    _steady = 1
 
     def _f(self, t, xp):
-        return self.start * self.gamma ** _progress(t, self.steps, self.staircase, xp)
+        return self.start * self.gamma ** _periods_elapsed(t, self.steps, self.staircase, xp)
+
+    def _unsettled_span(self):
+        if self.gamma == 0:
+            return 2 * self.steps
+        if self.gamma > 1:
+            return 10 * self.steps
+        if self.staircase:
+            return self.steps * max(5, math.ceil(math.log(0.01) / math.log(self.gamma)) + 1)
+        return self.steps * math.log(0.01) / math.log(self.gamma)  # down to 1% of start
 
 
 @register
@@ -156,9 +223,11 @@ class inverse_time(_DecayEvery):
     steps: float = 1
     staircase: bool = False
 
-
     def _f(self, t, xp):
-        return self.start / (1 + self.rate * _progress(t, self.steps, self.staircase, xp))
+        return self.start / (1 + self.rate * _periods_elapsed(t, self.steps, self.staircase, xp))
+
+    def _unsettled_span(self):
+        return self.steps * 99 / self.rate if self.rate else 100  # down to 1% of start
 
 
 @register
@@ -175,13 +244,15 @@ class natural_exp(_DecayEvery):
     steps: float = 1
     staircase: bool = False
 
-
     def _f(self, t, xp):
-        return self.start * xp.exp(-self.rate * _progress(t, self.steps, self.staircase, xp))
+        return self.start * xp.exp(-self.rate * _periods_elapsed(t, self.steps, self.staircase, xp))
+
+    def _unsettled_span(self):
+        return self.steps * math.log(100) / self.rate if self.rate else 100  # down to 1% of start
 
 
 @register
-class inverse_sqrt(Schedule):
+class inverse_sqrt(_Aperiodic):
     """Inverse square-root decay (Vaswani et al. 2017 "Attention is all you need"; HF ``inverse_sqrt``).
 
     ``lr(t) = start / sqrt((t + steps) / steps)``: ``start`` at ``t = 0``, halved at ``t = 3 * steps``.
@@ -201,9 +272,15 @@ class inverse_sqrt(Schedule):
     def _f(self, t, xp):
         return self.start / xp.sqrt((t + self.steps) / self.steps)
 
+    def end_step(self):
+        return 0.0 if self.start == 0 else None
+
+    def _unsettled_span(self):
+        return 99 * self.steps  # down to 10% of start
+
 
 @register
-class cosine(Schedule):
+class cosine(_OverSteps):
     """Cosine annealing from ``start`` to ``end`` over ``steps``, then ``end`` (Loshchilov & Hutter 2017).
 
     ``lr(t) = end + (start - end) * ((1 + cos(pi * min(t, steps) / steps)) / 2) ** exponent``.
@@ -231,7 +308,7 @@ class cosine(Schedule):
 
 
 @register
-class one_minus_sqrt(Schedule):
+class one_minus_sqrt(_OverSteps):
     """The "1-sqrt" cooldown of warmup-stable-decay (Hägele et al. 2024, "Scaling Laws and
     Compute-Optimal Training Beyond Fixed Training Durations").
 
@@ -256,7 +333,7 @@ class one_minus_sqrt(Schedule):
 
 
 @register
-class linear_cosine(Schedule):
+class linear_cosine(_OverSteps):
     """Linear-cosine decay (Bello et al. 2017, "Neural Optimizer Search with RL"; TF ``linear_cosine_decay``).
 
     With ``u = min(t, steps) / steps``:
@@ -286,7 +363,7 @@ class linear_cosine(Schedule):
 
 
 @register
-class piecewise_constant(Schedule):
+class piecewise_constant(_Aperiodic):
     """Constant pieces: ``values[i]`` between ``boundaries[i-1]`` and ``boundaries[i]``.
 
     ``switch="at"`` (default; torch, optax): the value changes at ``t >= boundary``.
@@ -328,9 +405,19 @@ class piecewise_constant(Schedule):
         search = bisect.bisect_left if self.switch == "after" else bisect.bisect_right
         return self.values[search(self.boundaries, t)]
 
+    def _switch_step(self, boundary):
+        """The first step that sees the new value: ``boundary`` ("at"), the next whole step ("after")."""
+        return float(boundary) if self.switch == "at" else float(math.floor(boundary) + 1)
+
+    def end_step(self):
+        return self._switch_step(self.boundaries[-1]) if self.boundaries else 0.0
+
+    def events(self, until, offset=0.0):
+        return [self._event(offset + self._switch_step(b), "milestone") for b in self.boundaries]
+
 
 @register
-class piecewise_linear(Schedule):
+class piecewise_linear(_Aperiodic):
     """Straight lines through ``points`` ``[(step, value), ...]``; the first value before the first
     point, the last after the last (ignite ``PiecewiseLinear``, fastai-style).
 
@@ -360,6 +447,12 @@ class piecewise_linear(Schedule):
             segment = xp.where(t >= s1, v1, v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0))
             value = xp.where(t >= s0, segment, value)
         return value
+
+    def end_step(self):
+        return float(self.points[-1][0])
+
+    def events(self, until, offset=0.0):
+        return [self._event(offset + float(step), "point") for step, _ in self.points]
 
 
 @register
@@ -411,6 +504,23 @@ class cosine_restarts(Schedule):
         if self.peak_mult != 1:
             wave = wave * self.peak_mult ** n
         return self.end + (self.start - self.end) * wave
+
+    def end_step(self):
+        return None
+
+    def span(self):
+        return 4 * self.period if self.period_mult == 1 else self.cycle_start(3)
+
+    def events(self, until, offset=0.0):
+        found = []
+        k = 1
+        while offset + self.cycle_start(k) < until and k <= MAX_EVENTS:
+            found.append(self._event(offset + self.cycle_start(k), "restart", declared=False))
+            k += 1
+        return found
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        return [Cycle(self, offset, stop, self.cycle_start)]
 
 
 @register
@@ -470,9 +580,31 @@ class cyclic(Schedule):
             rise = rise * self.gamma ** t
         return self.start + rise
 
+    def end_step(self):
+        return None
+
+    def span(self):
+        return 3 * self._total
+
+    def events(self, until, offset=0.0):
+        """A peak ``steps_up`` into each cycle, a trough where each cycle after the first begins."""
+        up, total = float(self.steps_up), self._total
+        found = []
+        k = 0
+        while offset + k * total < until and k < MAX_EVENTS:
+            found.append(self._event(offset + k * total + up, "peak", declared=False))
+            if k:
+                found.append(self._event(offset + k * total, "trough", declared=False))
+            k += 1
+        return found
+
+    def cycles(self, offset=0.0, stop=math.inf):
+        total = self._total
+        return [Cycle(self, offset, stop, lambda k: k * total)]
+
 
 @register
-class function(Schedule):
+class function(_Aperiodic):
     """A user function of the step: ``lr(t) = fn(t)`` (torch LambdaLR's case is ``function(f) * base_lr``).
 
     ``fn`` receives what the schedule is called with (a float, or an array with its namespace). A
@@ -496,14 +628,15 @@ class function(Schedule):
     def _f(self, t, xp):
         return self.fn(t, xp) if self._takes_xp else xp.apply(self.fn, t)
 
-    @property
-    def saveable(self):
-        """True when ``fn`` can be written in a config by name."""
-        return function_reference(self.fn) is not None
+    def end_step(self):  # a user function may change at any step
+        return None
+
+    def _unsettled_span(self):
+        return 100
 
 
 @register
-class multiplicative(Schedule):
+class multiplicative(_Aperiodic):
     """A running product of a user factor (torch MultiplicativeLR):
     ``lr(t) = start * fn(1) * fn(2) * ... * fn(floor(t))``.
 
@@ -526,6 +659,12 @@ class multiplicative(Schedule):
 
     def _f(self, t, xp):
         return xp.apply(self._product, t)
+
+    def end_step(self):  # the user's factor may change at any step
+        return None
+
+    def _unsettled_span(self):
+        return 100
 
     def _product(self, t):
         import numpy as np

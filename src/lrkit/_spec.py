@@ -64,7 +64,7 @@ def _value(node, spec):
     if isinstance(node, (ast.List, ast.Tuple)):
         return tuple(_value(item, spec) for item in node.elts)
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
-        return _build(_OPERATORS[type(node.op)], [_value(node.left, spec), _value(node.right, spec)], {}, node, spec)
+        return _call_schedule(_OPERATORS[type(node.op)], [_value(node.left, spec), _value(node.right, spec)], {}, node, spec)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
             raise SpecError(f"only plain schedule names can be called ({_names()}), {_where(node, spec)}")
@@ -75,7 +75,7 @@ def _value(node, spec):
             raise SpecError(f"* and ** arguments are not allowed, {_where(node, spec)}")
         args = [_value(a, spec) for a in node.args]
         kwargs = {k.arg: _value(k.value, spec) for k in node.keywords}
-        return _build(cls, args, kwargs, node, spec)
+        return _call_schedule(cls, args, kwargs, node, spec)
     if isinstance(node, ast.Name):
         raise SpecError(f"unknown name {node.id!r} {_where(node, spec)}; write a call such as "
                         f"{node.id}(...) with one of: {_names()}")
@@ -84,7 +84,7 @@ def _value(node, spec):
                     f"numbers, strings, lists, True/False/None, unary minus, * and +")
 
 
-def _build(cls, args, kwargs, node, spec):
+def _call_schedule(cls, args, kwargs, node, spec):
     try:
         return cls(*args, **kwargs)
     except LrkitError as error:

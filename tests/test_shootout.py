@@ -275,6 +275,21 @@ def test_figure_lr_panel_is_the_schedules_values(quadratic_result, tmp_path):
     assert len(eval_ax.get_lines()) == 9
 
 
+def test_save_outputs_writes_the_json_and_the_figure_or_says_why_not(quadratic_result, tmp_path, monkeypatch):
+    """What ``lrkit shootout`` writes: OUT/name.json always; OUT/name.png, or the NoMatplotlib error."""
+    pytest.importorskip("matplotlib")
+    result, _ = quadratic_result
+    written, no_figure = so.save_outputs(result, str(tmp_path / "out"))
+    assert no_figure is None and written == [str(tmp_path / "out" / "shootout.json"), str(tmp_path / "out" / "shootout.png")]
+    assert so.ShootoutResult.load(written[0]).to_dict() == result.to_dict()
+    assert (tmp_path / "out" / "shootout.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # import fails, as if not installed
+    written, no_figure = so.save_outputs(result, str(tmp_path / "bare"), name="run")
+    assert written == [str(tmp_path / "bare" / "run.json")] and not (tmp_path / "bare" / "run.png").exists()
+    assert isinstance(no_figure, ImportError) and "lrkit[plot]" in str(no_figure)
+
+
 def test_figure_without_evaluations_has_two_panels():
     pytest.importorskip("matplotlib")
     def losses_only(schedule, seed, steps, record):

@@ -92,15 +92,6 @@ EXAMPLES = (
                  epochs=14, metric=2.0),
 )
 
-#: The seed's first four PyTorch examples as lrkit core schedules (title -> schedule).
-TORCH_EXAMPLES = {f"{e.name}({e.text})": e.core for e in EXAMPLES[:4]}
-
-
-def epoch_table(schedule, epochs=10, initial=INITIAL_LR):
-    """The seed's printout: the initial LR, then the LR each epoch (1-based) trains with."""
-    return seed_lines(initial, [schedule(epoch - 1) for epoch in range(1, epochs + 1)])
-
-
 def seed_lines(initial, lrs):
     """``print("初始化的学习率:", initial)`` then ``"第%d个epoch的学习率:%f" % (epoch, lr)`` per epoch."""
     lines = ["初始化的学习率: %s" % initial]

@@ -40,6 +40,7 @@ import numpy as np
 from . import _checks as check
 from ._combinators import warmup
 from ._errors import LrkitTypeError, LrkitValueError
+from ._plot import NoMatplotlib
 from ._progress import progress as _progress_bar
 from ._recipes import linear_to_zero, multistep, one_cycle, wsd
 from ._shapes import constant, cosine, exponential
@@ -667,11 +668,15 @@ def load(path):
 
 
 def save_outputs(result, out, name="shootout"):
-    """Write ``out/name.json`` and ``out/name.png`` (the figure needs matplotlib); the paths written."""
+    """Write ``out/name.json`` and ``out/name.png`` (``lrkit shootout``). Returns the paths written and
+    None, or the :class:`NoMatplotlib` error that kept the figure from being drawn."""
     os.makedirs(out, exist_ok=True)
     written = [os.path.join(out, f"{name}.json")]
     result.save(written[0])
     figure = os.path.join(out, f"{name}.png")
-    result.plot(figure)
+    try:
+        result.plot(figure)
+    except NoMatplotlib as error:
+        return written, error
     written.append(figure)
-    return written
+    return written, None

@@ -34,7 +34,6 @@ EXAMPLES = {
     "demo": ["lrkit demo", "lrkit demo --out pictures/"],
 }
 PLOT_FORMATS = (".png", ".svg", ".pdf")
-INSTALL_PLOT = "pip install 'lrkit[plot]'"
 WIDTH = 80
 
 # exit codes
@@ -455,16 +454,11 @@ def _shootout_cmd(args):
                                 baseline=args.baseline, metric=builtin.METRIC, mode="max",
                                 progress=False if args.no_progress else None, task=task.describe())
     print(result.summary())
-    os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, "shootout.json")
-    result.save(path)
-    print(f"wrote {path}")
-    figure = os.path.join(out, "shootout.png")
-    try:
-        result.plot(figure)
-        print(f"wrote {figure}")
-    except NoMatplotlib as error:
-        print(f"lrkit shootout: no figure: {error}", file=sys.stderr)
+    written, no_figure = _shootout.save_outputs(result, out)
+    for path in written:
+        print(f"wrote {path}")
+    if no_figure is not None:
+        print(f"lrkit shootout: no figure: {no_figure}", file=sys.stderr)
     return OK
 
 

@@ -40,6 +40,28 @@ def test_controller_decisions_by_hand():
                     (0.8, 1, 0, 2)]
 
 
+def test_improvement_test_is_torchs_is_better():
+    """The one improvement test (is_better, update and its fast path all use it) decides as torch's
+    ReduceLROnPlateau (``_is_better`` in torch 2.13, ``is_better`` before), bool for bool, across signs,
+    zeros, infinities and thresholds >= 1."""
+    numbers = [-math.inf, -2.5, -1.0, -1e-300, -0.0, 0.0, 1e-300, 0.9999, 1.0, 1.0001, 2.5, math.inf]
+    opt = make_optimizer("sgd")
+    for mode in ("min", "max"):
+        for threshold_mode in ("rel", "abs"):
+            for threshold in (0.0, 1e-4, 0.5, 1.0, 2.0):
+                ctl = plateau(mode=mode, threshold_mode=threshold_mode, threshold=threshold, nonfinite="bad")
+                ref = T.ReduceLROnPlateau(opt, mode=mode, threshold_mode=threshold_mode, threshold=threshold)
+                torch_is_better = getattr(ref, "_is_better", None) or ref.is_better
+                for best in numbers:
+                    for metric in numbers:
+                        want = torch_is_better(metric, best)
+                        assert ctl.is_better(metric, best) is want, (mode, threshold_mode, threshold, metric, best)
+                        if math.isfinite(metric):  # update (its closure) and the general method decide alike
+                            for step in (ctl.update, plateau.update.__get__(ctl)):
+                                after = step(PlateauState(best=best, bad_epochs=1), metric)
+                                assert (after.bad_epochs == 0) is want, (mode, threshold_mode, threshold, metric, best)
+
+
 def test_nonfinite_rule():
     """The explicit NaN/inf rule: "raise" (the controller's default), "bad" (an epoch without improvement:
     never a new best), "ignore" (the call is skipped)."""

@@ -136,12 +136,12 @@ class plateau:
         self._specialize()
 
     def _specialize(self):
-        object.__setattr__(self, "_better", self._comparison())
+        object.__setattr__(self, "_rule", self._improvement_rule())
         object.__setattr__(self, "update", self._fast_update())
 
-    def __getstate__(self):  # the per-epoch functions are rebuilt, not pickled
+    def __getstate__(self):  # the per-epoch function is rebuilt, not pickled
         state = dict(self.__dict__)
-        state.pop("_better", None)
+        state.pop("_rule", None)
         state.pop("update", None)
         return state
 
@@ -150,66 +150,46 @@ class plateau:
             object.__setattr__(self, key, value)
         self._specialize()
 
+    def _improvement_rule(self):
+        """The improvement test as three numbers ``(s, a, b)``, computed here only: ``metric`` improves on
+        ``best`` when ``metric * s < best * a - b`` (``is_better`` and the per-epoch closure evaluate it).
+
+        Mode "max" is mode "min" on the negated metric: ``s = 1`` ("min") or ``-1`` ("max");
+        ``(a, b) = (1 - threshold, 0)`` ("rel") or ``(1, threshold)`` ("abs"), ``a`` negated in mode "max".
+        Negation is exact in IEEE arithmetic, so the test is exactly ``metric < best * (1 - threshold)``,
+        ``metric > best * (1 + threshold)``, ``metric < best - threshold``, ``metric > best + threshold``."""
+        threshold = self.threshold
+        rel = self.threshold_mode == "rel"
+        b = 0.0 if rel else threshold
+        if self.mode == "min":
+            return 1.0, (1.0 - threshold if rel else 1.0), b
+        return -1.0, -(threshold + 1.0) if rel else -1.0, b
+
     def _fast_update(self):
         """``update`` for the common call (a PlateauState and a finite python float) as one closure with
-        the rules in locals: the comparison is ``metric < best * a - b`` (min) or ``metric > best * a + b``
-        (max), with ``(a, b) = (1 -/+ threshold, 0)`` in "rel" mode and ``(1, threshold)`` in "abs" mode,
-        the same IEEE results as :meth:`is_better`'s. Anything else goes to the general method."""
+        the rules in locals (the improvement test inline: it is most of the work); anything else goes to
+        the general method."""
         general = functools.partial(plateau.update, self)
-        thr = self.threshold
-        rel = self.threshold_mode == "rel"
-        b = 0.0 if rel else thr
+        s, a, b = self._rule
         patience, cooldown, new, State = self.patience, self.cooldown, _new_state, PlateauState
 
-        if self.mode == "min":
-            a = 1.0 - thr if rel else 1.0
+        def update(state, metric):
+            if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
+                return general(state, metric)
+            best, bad, cooldown_left, epochs, reductions = state
+            if metric * s < best * a - b:  # is_better(metric, best)
+                best, bad = metric, 0
+            else:
+                bad += 1
+            if cooldown_left > 0:
+                cooldown_left -= 1
+                bad = 0
+            if bad > patience:
+                return new(State, (best, 0, cooldown, epochs + 1, reductions + 1))
+            return new(State, (best, bad, cooldown_left, epochs + 1, reductions))
 
-            def update(state, metric):
-                if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
-                    return general(state, metric)
-                best, bad, cooldown_left, epochs, reductions = state
-                if metric < best * a - b:
-                    best, bad = metric, 0
-                else:
-                    bad += 1
-                if cooldown_left > 0:
-                    cooldown_left -= 1
-                    bad = 0
-                if bad > patience:
-                    return new(State, (best, 0, cooldown, epochs + 1, reductions + 1))
-                return new(State, (best, bad, cooldown_left, epochs + 1, reductions))
-        else:
-            a = thr + 1.0 if rel else 1.0
-
-            def update(state, metric):
-                if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
-                    return general(state, metric)
-                best, bad, cooldown_left, epochs, reductions = state
-                if metric > best * a + b:
-                    best, bad = metric, 0
-                else:
-                    bad += 1
-                if cooldown_left > 0:
-                    cooldown_left -= 1
-                    bad = 0
-                if bad > patience:
-                    return new(State, (best, 0, cooldown, epochs + 1, reductions + 1))
-                return new(State, (best, bad, cooldown_left, epochs + 1, reductions))
         update.__doc__ = plateau.update.__doc__
         return update
-
-    def _comparison(self):
-        """``is_better`` for this mode and threshold, as one small function (the per-epoch path)."""
-        threshold = self.threshold
-        if self.mode == "min":
-            if self.threshold_mode == "rel":
-                rel = 1.0 - threshold
-                return lambda a, best: a < best * rel
-            return lambda a, best: a < best - threshold
-        if self.threshold_mode == "rel":
-            rel = threshold + 1.0
-            return lambda a, best: a > best * rel
-        return lambda a, best: a > best + threshold
 
     # ---- state -------------------------------------------------------------------------------
     @property
@@ -222,14 +202,9 @@ class plateau:
         return PlateauState(best=self.worst)
 
     def is_better(self, metric, best):
-        """True when ``metric`` improves on ``best`` by more than the threshold."""
-        if self.mode == "min":
-            if self.threshold_mode == "rel":
-                return metric < best * (1.0 - self.threshold)
-            return metric < best - self.threshold
-        if self.threshold_mode == "rel":
-            return metric > best * (self.threshold + 1.0)
-        return metric > best + self.threshold
+        """True when ``metric`` improves on ``best`` by more than the threshold (see ``_improvement_rule``)."""
+        s, a, b = self._rule
+        return metric * s < best * a - b
 
     def update(self, state, metric):
         """The state after one epoch's ``metric`` (a pure function; ``state`` is not modified)."""
@@ -244,7 +219,7 @@ class plateau:
             metric = float(metric)
         best, bad = state[0], state[1]
         if -_INF < metric < _INF:
-            better = self._better(metric, best)
+            better = self.is_better(metric, best)
         elif self.nonfinite == "raise":
             raise LrkitValueError(
                 f"metric must be finite, got {metric!r} (plateau nonfinite='raise'; nonfinite='bad' counts "

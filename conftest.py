@@ -8,10 +8,8 @@ import importlib.util  # noqa: E402
 import pytest  # noqa: E402
 
 # --doctest-modules imports every module of src/lrkit: skip the adapters whose framework is missing
-_NEEDS = {"torch": "torch", "_torch_dist": "torch", "_torch_checkpoint": "torch", "_torch_find_lr": "torch",
-          "_torch_shootout": "torch", "keras": "keras", "optax": "optax"}
-collect_ignore = [f"src/lrkit/{name}.py" for name, package in _NEEDS.items()
-                  if importlib.util.find_spec(package) is None]
+_NEEDS = {"torch": "torch", "keras.py": "keras", "optax.py": "optax"}  # (lrkit.torch is a package: the folder)
+collect_ignore = [f"src/lrkit/{name}" for name, package in _NEEDS.items() if importlib.util.find_spec(package) is None]
 
 import lrkit  # noqa: E402
 

@@ -23,7 +23,7 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "src"))
 
-from lrkit import _torch_shootout as task  # noqa: E402
+from lrkit.torch import _shootout_task as task  # noqa: E402
 
 
 def main(argv=None):

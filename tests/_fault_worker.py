@@ -34,7 +34,7 @@ import torch
 
 import lrkit
 import lrkit.torch as K
-from lrkit._torch_checkpoint import load_checkpoint, save_checkpoint
+from lrkit.torch._checkpoint import load_checkpoint, save_checkpoint
 
 TOTAL = 150  # updates of the whole run
 EVERY = 5  # an evaluation and a checkpoint after every EVERY-th update

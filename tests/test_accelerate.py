@@ -26,7 +26,7 @@ from accelerate.state import AcceleratorState, GradientState, PartialState  # no
 
 import lrkit  # noqa: E402
 import lrkit.torch as K  # noqa: E402
-from lrkit._integrations import prepare_for_accelerate  # noqa: E402
+from lrkit.torch._trainers import prepare_for_accelerate  # noqa: E402
 
 BATCHES, ACCUMULATE, EPOCHS = 5, 2, 3
 UPDATES = EPOCHS * 3  # ceil(5 / 2) updates per epoch

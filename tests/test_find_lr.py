@@ -1,4 +1,4 @@
-"""The LR range test: ``lrkit._find_lr`` (core, any training loop), ``lrkit._torch_find_lr`` (PyTorch) and
+"""The LR range test: ``lrkit._find_lr`` (core, any training loop), ``lrkit.torch._range_test`` (PyTorch) and
 ``lrkit find-lr`` (CLI).
 
 - the sweep: the first LR is ``start`` and the last ``end`` exactly, geometric or even steps between,
@@ -38,7 +38,7 @@ from lrkit._find_lr import LRFinderResult, find_lr, sweep
 
 try:
     import torch
-    from lrkit import _torch_find_lr
+    from lrkit.torch import _range_test
 except ImportError:  # the core tests run without torch
     torch = None
 needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
@@ -602,9 +602,9 @@ def test_torch_restores_model_and_optimizer_bitwise(kind, how):
 
     if how == "raised":
         with pytest.raises(RuntimeError, match="boom"):
-            _torch_find_lr.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=100.0, steps=24, progress=False)
+            _range_test.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=100.0, steps=24, progress=False)
     else:
-        r = _torch_find_lr.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=100.0, steps=24, progress=False)
+        r = _range_test.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=100.0, steps=24, progress=False)
         assert r.stopped == how and r.suggestions
     # the test is not vacuous: the sweep trained the model
     assert len(weights) > 12 and not torch.equal(weights[-1], before["model"]["head.weight"])
@@ -624,7 +624,7 @@ def test_torch_tensor_lr_keeps_its_object_and_value():
         seen.append(float(opt.param_groups[0]["lr"]))
         return torch.nn.functional.cross_entropy(out, target)
 
-    r = _torch_find_lr.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=1.0, steps=20, diverge=None,
+    r = _range_test.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=1.0, steps=20, diverge=None,
                                progress=False)
     np.testing.assert_allclose(seen, r.lrs, rtol=1e-6)  # written in place during the sweep
     assert opt.param_groups[0]["lr"] is lr and same(lr, torch.tensor(0.01))
@@ -641,9 +641,9 @@ def test_torch_run_after_find_lr_is_the_run_without_it():
         batches = loader(shuffle=True)
         own = loader(shuffle=True, generator=torch.Generator().manual_seed(7))
         if with_find:
-            _torch_find_lr.find_lr(model, opt, torch.nn.functional.cross_entropy, batches, start=1e-5, end=1.0,
+            _range_test.find_lr(model, opt, torch.nn.functional.cross_entropy, batches, start=1e-5, end=1.0,
                                    steps=15, progress=False)
-            _torch_find_lr.find_lr(model, opt, torch.nn.functional.cross_entropy, own, start=1e-5, end=1.0,
+            _range_test.find_lr(model, opt, torch.nn.functional.cross_entropy, own, start=1e-5, end=1.0,
                                    steps=15, progress=False)
         train(model, opt, batches, 6)
         order = torch.cat([y for _, y in own])
@@ -668,7 +668,7 @@ def test_torch_scheduler_order_warning_is_as_without_find_lr(scheduler):
         sched = (torch.optim.lr_scheduler.StepLR(opt, step_size=10) if scheduler.startswith("torch") else
                  lrkit.torch.ScheduleLR(opt, "step_decay(0.01, period=10)"))
         if with_find:
-            _torch_find_lr.find_lr(model, opt, torch.nn.functional.cross_entropy, loader(), steps=10, progress=False)
+            _range_test.find_lr(model, opt, torch.nn.functional.cross_entropy, loader(), steps=10, progress=False)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             sched.step()
@@ -688,7 +688,7 @@ def test_torch_groups_get_the_same_lr_or_keep_their_ratio():
             seen.append([g["lr"] for g in opt.param_groups])
             return torch.nn.functional.cross_entropy(out, target)
 
-        r = _torch_find_lr.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=1.0, steps=20, diverge=None,
+        r = _range_test.find_lr(model, opt, loss_fn, loader(), start=1e-4, end=1.0, steps=20, diverge=None,
                                    progress=False, relative=relative)
         seen = np.asarray(seen)
         np.testing.assert_array_equal(seen[:, 0], r.lrs)
@@ -707,7 +707,7 @@ def test_torch_gradient_descent_loss_falls_below_the_stability_edge_and_diverges
     model = torch.nn.Linear(3, 1, bias=False).double()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     edge = 2.0 / torch.linalg.eigvalsh(2.0 * x.T @ x / len(x)).max().item()
-    r = _torch_find_lr.find_lr(model, opt, torch.nn.functional.mse_loss, [(x, y)], start=1e-4, end=100.0,
+    r = _range_test.find_lr(model, opt, torch.nn.functional.mse_loss, [(x, y)], start=1e-4, end=100.0,
                                steps=61, smooth=0.0, progress=False)
     lrs, losses = np.asarray(r.lrs), np.asarray(r.losses)
     below = np.flatnonzero(lrs[:-1] < edge)
@@ -733,12 +733,12 @@ def test_torch_bad_arguments():
         args = dict(model=model, optimizer=opt, loss_fn=f, loader=loader())
         args.update(change)
         with pytest.raises(error, match=text):
-            _torch_find_lr.find_lr(**args, progress=False)
+            _range_test.find_lr(**args, progress=False)
     before = state_of(model, opt)
     with pytest.raises(lrkit.LrkitValueError, match="loader ran out of batches after 4"):
-        _torch_find_lr.find_lr(model, opt, f, iter(list(loader())), progress=False)
+        _range_test.find_lr(model, opt, f, iter(list(loader())), progress=False)
     with pytest.raises(lrkit.LrkitTypeError, match="each batch must be a pair"):
-        _torch_find_lr.find_lr(model, opt, f, [data()[0]], progress=False)
+        _range_test.find_lr(model, opt, f, [data()[0]], progress=False)
     after = state_of(model, opt)
     assert all(same(after[k], before[k]) for k in before)
 
@@ -754,5 +754,5 @@ def test_torch_restore_error_is_raised_when_the_restore_is_not_exact(monkeypatch
 
     train(model, opt, loader(), 2)
     monkeypatch.setattr(torch.optim.SGD, "load_state_dict", lossy)
-    with pytest.raises(_torch_find_lr.RestoreError, match="optimizer.state_dict"):
-        _torch_find_lr.find_lr(model, opt, torch.nn.functional.cross_entropy, loader(), steps=12, progress=False)
+    with pytest.raises(_range_test.RestoreError, match="optimizer.state_dict"):
+        _range_test.find_lr(model, opt, torch.nn.functional.cross_entropy, loader(), steps=12, progress=False)

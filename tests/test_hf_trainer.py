@@ -19,7 +19,7 @@ accelerate_state = pytest.importorskip("accelerate.state")
 
 import lrkit  # noqa: E402
 import lrkit.torch as K  # noqa: E402
-from lrkit._integrations import HFScheduleMixin, hf_plateau_callback  # noqa: E402
+from lrkit.torch._trainers import HFScheduleMixin, hf_plateau_callback  # noqa: E402
 
 BATCHES, ACCUMULATE, EPOCHS = 5, 2, 5
 UPDATES_PER_EPOCH = 3

@@ -14,7 +14,7 @@ pl = pytest.importorskip("lightning.pytorch")
 
 import lrkit  # noqa: E402
 import lrkit.torch as K  # noqa: E402
-from lrkit._integrations import lightning_plateau_callback  # noqa: E402
+from lrkit.torch._trainers import lightning_plateau_callback  # noqa: E402
 
 # Lightning 2.6 on torch 2.13: its own use of a deprecated torch pytree API
 pytestmark = pytest.mark.filterwarnings("ignore:.*isinstance\\(treespec, LeafSpec\\).*is deprecated")

@@ -1,4 +1,4 @@
-"""The schedule shoot-out (``lrkit._shootout``, the built-in task ``lrkit._torch_shootout``, ``lrkit shootout``).
+"""The schedule shoot-out (``lrkit._shootout``, the built-in task ``lrkit.torch._shootout_task``, ``lrkit shootout``).
 
 - the statistics on synthetic records with known answers: paired differences, their sample std and
   t-interval (against scipy's Student t, the installed reference), the sign count, "within noise" /
@@ -337,7 +337,7 @@ def test_import_core_does_not_import_torch_or_matplotlib():
 # ---------------------------------------------------------------------------------------------
 torch = pytest.importorskip("torch")
 pytest.importorskip("mlxtend")
-from lrkit import _torch_shootout as builtin  # noqa: E402
+from lrkit.torch import _shootout_task as builtin  # noqa: E402
 from lrkit import cli  # noqa: E402
 
 

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 
 import lrkit  # noqa: E402
 import lrkit.torch as K  # noqa: E402
-from lrkit._torch_checkpoint import MAGIC, CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
+from lrkit.torch._checkpoint import MAGIC, CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
 
 
 def _state(step):

@@ -20,7 +20,7 @@ if not torch.distributed.is_available():
 
 import lrkit  # noqa: E402
 import lrkit.torch as K  # noqa: E402
-from lrkit._torch_dist import check_reduce, combine_metrics, reduce_metric  # noqa: E402
+from lrkit.torch._distributed import check_reduce, combine_metrics, reduce_metric  # noqa: E402
 
 import _dist_worker as W  # noqa: E402
 from _run_once import run_once  # noqa: E402
@@ -208,7 +208,7 @@ def test_single_process_is_unchanged():
 
 
 def test_a_one_rank_group_goes_through_the_collective(tmp_path):
-    from lrkit._torch_dist import collective_device
+    from lrkit.torch._distributed import collective_device
     dist = torch.distributed
     dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
     try:

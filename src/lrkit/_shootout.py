@@ -52,7 +52,7 @@ WARMUP_FRACTION = 0.05
 COOLDOWN_FRACTION = 0.2
 #: The standard contestants, in table order.
 STANDARD = ("constant", "step", "exponential", "cosine", "one_cycle", "warmup_cosine", "wsd", "linear_to_zero")
-#: The built-in task's defaults (``lrkit shootout``; the task is in lrkit._torch_shootout, which imports torch).
+#: The built-in task's defaults (``lrkit shootout``; the task is in lrkit.torch._shootout_task).
 BUILTIN_EPOCHS, BUILTIN_SEEDS, BUILTIN_PEAK = 10, 3, 1e-2
 FORMAT = "lrkit-shootout"
 VERSION = 1

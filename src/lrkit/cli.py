@@ -396,7 +396,7 @@ def _add_find_lr(commands):
 
 
 # ---------------------------------------------------------------------------------------------
-# shootout: train the built-in task under each schedule (lrkit._torch_shootout), compare with statistics
+# shootout: train the built-in task under each schedule (lrkit.torch._shootout_task), compare with statistics
 # ---------------------------------------------------------------------------------------------
 SHOOTOUT_EXAMPLES = [
     "lrkit shootout --out docs/",
@@ -433,7 +433,7 @@ def _shootout_cmd(args):
             print(f"wrote {figure}")
         return OK
     try:
-        from . import _torch_shootout as builtin
+        from .torch import _shootout_task as builtin
     except ImportError as error:
         print(f"lrkit shootout: the built-in task needs torch and mlxtend ({error}): {INSTALL_SHOOTOUT}",
               file=sys.stderr)

@@ -19,11 +19,11 @@ No framework is imported here at module level; each one is imported by the funct
 import functools
 import inspect
 
-from ._errors import LrkitTypeError, LrkitValueError
+from .._errors import LrkitTypeError, LrkitValueError
 
 
 def _lrkit_torch():
-    from . import torch as lrkit_torch
+    from .. import torch as lrkit_torch
     return lrkit_torch
 
 
@@ -245,7 +245,7 @@ class HFScheduleMixin:
         options = dict(options)
         plateau_option = options.get("plateau")
         if isinstance(plateau_option, dict):
-            from ._plateau import plateau
+            from .._plateau import plateau
             options["plateau"] = plateau.from_config({"name": "plateau", **plateau_option})
         scheduler = _lrkit_torch().ScheduleLR(optimizer if optimizer is not None else self.optimizer, **options)
         self.lr_scheduler = scheduler

@@ -27,9 +27,9 @@ import sys
 import numpy as np
 import torch
 
-from . import _checks as check
-from ._errors import LrkitError, LrkitTypeError, LrkitValueError
-from ._find_lr import _validate, find_lr as _core_find_lr
+from .. import _checks as check
+from .._errors import LrkitError, LrkitTypeError, LrkitValueError
+from .._find_lr import _validate, find_lr as _core_find_lr
 
 #: How many differences a RestoreError lists at most.
 MAX_LISTED = 8

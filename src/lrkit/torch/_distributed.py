@@ -35,8 +35,8 @@ nan
 
 import torch
 
-from ._plateau import _metric_float as _as_float
-from ._plateau import check_reduce, combine_metrics
+from .._plateau import _metric_float as _as_float
+from .._plateau import check_reduce, combine_metrics
 
 _CPU_BACKENDS = ("gloo", "mpi")
 

@@ -40,7 +40,7 @@ import warnings
 
 import torch
 
-from ._errors import LrkitTypeError, LrkitValueError
+from .._errors import LrkitTypeError, LrkitValueError
 
 MAGIC = b"lrkit-checkpoint 1\n"
 SUFFIX = ".lrkit"

@@ -50,17 +50,17 @@ import torch
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as _tls
 
-from . import _checks as check
-from ._combinators import add, mul, repeat, sequence
-from ._errors import LrkitTypeError, LrkitValueError
-from ._plateau import PlateauState, plateau
-from ._recipes import multistep, one_cycle, step_decay
-from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, linear, multiplicative,
+from .. import _checks as check
+from .._combinators import add, mul, repeat, sequence
+from .._errors import LrkitTypeError, LrkitValueError
+from .._plateau import PlateauState, plateau
+from .._recipes import multistep, one_cycle, step_decay
+from .._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, linear, multiplicative,
                       polynomial)
-from ._shapes import piecewise_constant
-from ._spec import as_schedule
-from ._torch_dist import _initialized as _in_process_group
-from ._torch_dist import check_reduce, reduce_metric
+from .._shapes import piecewise_constant
+from .._spec import as_schedule
+from ._distributed import _initialized as _in_process_group
+from ._distributed import check_reduce, reduce_metric
 
 __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
@@ -1659,7 +1659,7 @@ class ReduceLROnPlateau(LRScheduler, _tls.ReduceLROnPlateau):
         """torch's arguments, and two of lrkit's (keyword only): ``nonfinite``, the NaN/inf rule, and
         ``reduce``: in a ``torch.distributed`` job every rank's metric is combined, "mean" (default),
         "min" or "max", so that every rank takes the same decision (None: each rank its own metric).
-        If any rank's metric is NaN, every rank gets NaN (see ``lrkit._torch_dist``)."""
+        If any rank's metric is NaN, every rank gets NaN (see ``lrkit.torch._distributed``)."""
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
         _check_optimizer(optimizer)
@@ -2248,7 +2248,7 @@ class ScheduleLR(LRScheduler):
 _PlateauType = plateau
 
 
-from ._integrations import HFScheduleMixin, hf_plateau_callback, lightning_plateau_callback, prepare_for_accelerate  # noqa: E402
-from ._torch_checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
-from ._torch_find_lr import RestoreError, find_lr  # noqa: E402
-from ._torch_shootout import MnistTask, mnist_shootout  # noqa: E402
+from ._trainers import HFScheduleMixin, hf_plateau_callback, lightning_plateau_callback, prepare_for_accelerate  # noqa: E402
+from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint  # noqa: E402
+from ._range_test import RestoreError, find_lr  # noqa: E402
+from ._shootout_task import MnistTask, mnist_shootout  # noqa: E402

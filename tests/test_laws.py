@@ -431,6 +431,38 @@ def test_restart_values_with_period_mult(start, end, period, mult, peak_mult, n)
 
 
 @LAW
+@given(schedules, st.integers(0, 10 ** 6), st.sampled_from([1, 5, 47, 48, 60]), st.booleans(), st.data())
+def test_scaling_is_the_cores_mul_then_add(unit, t, n, with_offset, data):
+    """lrkit._scaling.Scaling(scale, offset).values(unit(t)) == [add(mul(unit, s_i), o_i)(t)], bit for bit,
+    for one target, a few (python) and many (numpy); scale_through inverts it: the scale that gives x at u."""
+    from lrkit._scaling import Scaling, scale_through
+    scale = data.draw(st.lists(st.floats(-10.0, 10.0), min_size=n, max_size=n))
+    offset = data.draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)) if with_offset else None
+    u = unit(t)
+    got = Scaling(scale, offset).values(u)
+    added = offset is not None and any(offset)  # (offsets that are all 0 are not added: -0.0 stays -0.0)
+    want = [(lrkit.add(lrkit.mul(unit, s), o) if added else lrkit.mul(unit, s))(t)
+            for s, o in zip(scale, offset or [0.0] * n)]
+    assert [v.hex() for v in got] == [float(w).hex() for w in want]
+    assert Scaling(scale, offset).values_each([u] * n) == got
+    x = data.draw(st.floats(0.0, 10.0))
+    if u:
+        s0 = scale_through(x, offset[0] if offset else None, u)
+        assert Scaling([s0], offset and offset[:1]).values(u)[0] == pytest.approx(x, rel=1e-12, abs=1e-12)
+
+
+@LAW
+@given(cosine_restarts(), st.one_of(st.integers(0, 10 ** 6), st.floats(0.0, 1e6)))
+def test_cycle_at_is_the_cycle_the_formula_uses(s, t):
+    """cycle_at(t) = (n, S_n, T_n): t lies in cycle n, which starts at cycle_start(n) and ends where cycle
+    n + 1 starts; the value at S_n is a restart: end + (start - end) * peak_mult ** n."""
+    n, start, length = s.cycle_at(t)
+    assert start == s.cycle_start(n) <= t < s.cycle_start(n + 1)
+    assert length == pytest.approx(s.cycle_start(n + 1) - start, rel=1e-9)
+    assert s(start) == pytest.approx(s.end + (s.start - s.end) * s.peak_mult ** n, rel=1e-9, abs=1e-300)
+
+
+@LAW
 @given(schedules, st.integers(1, 500), st.lists(st.integers(0, 10 ** 6), min_size=1, max_size=8))
 def test_repeat_is_periodic(inner, period, ts):
     """Integer period and steps keep the clock exact: repeat(s, P)(t + kP) == s(t) for t < P."""

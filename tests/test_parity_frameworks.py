@@ -184,6 +184,8 @@ def test_torch_cosine_annealing_lr_after_t_max(sched):
         wave = lrkit.repeat(lrkit.sequence([lrkit.cosine(lr, eta, steps=t_max), lrkit.cosine(eta, lr, steps=t_max)],
                                            boundaries=[t_max]), period=2 * t_max)
         assert_matches(wave, range(n), ref, f"CosineAnnealingLR({t_max}, {eta}) lr={lr} beyond T_max")
+        assert_matches(lrkit.cosine_wave(lr, eta, steps=t_max), range(n), ref,
+                       f"cosine_wave({lr}, {eta}, {t_max}) vs CosineAnnealingLR beyond T_max")
         plain = lrkit.cosine(lr, eta, steps=t_max)
         assert plain(t_max + 1) == plain(t_max) == pytest.approx(eta, rel=1e-12)
         assert ref[t_max + 1] > eta  # torch has started to rise: the documented difference
@@ -249,6 +251,42 @@ def test_torch_one_cycle_lr_one_step_past_the_end(sched):
             assert ref[n] < final
         else:
             assert ref[n] > final
+        # one_cycle.extrapolated(): the last phase's formula going on, as torch computes it
+        atol = ulps(c["max_lr"]) if c["anneal_strategy"] == "linear" else FLOOR
+        assert_matches(s.extrapolated(), range(n + 1), ref, f"OneCycleLR({c}) extrapolated", atol=atol)
+
+
+def torch_momenta(make, n, beta1=False):
+    """The momentum (or Adam's beta1) each of ``n`` updates uses, read as ``torch_lrs`` reads the LR."""
+    torch = pytest.importorskip("torch")
+    param = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    optimizer = torch.optim.Adam([param], lr=0.1) if beta1 else torch.optim.SGD([param], lr=0.1, momentum=0.9)
+    scheduler = make(optimizer)
+    out = []
+    for k in range(n):
+        group = optimizer.param_groups[0]
+        out.append(group["betas"][0] if beta1 else group["momentum"])
+        if k < n - 1:
+            param.grad = torch.ones_like(param)
+            optimizer.step()
+            scheduler.step()
+    return out
+
+
+def test_torch_one_cycle_momentum(sched):
+    """OneCycleLR's cycle_momentum (max_momentum, base_momentum) = one_cycle(...).momentum(max, base) for
+    t < total_steps, and its extrapolated() one step past; beta1 of Adam the same way."""
+    rng = rng_for("OneCycleLR-momentum")
+    for i, c in enumerate(one_cycle_configs(rng)):
+        high, low = float(rng.uniform(0.9, 0.99)), float(rng.uniform(0.5, 0.9))
+        n = c["total_steps"]
+        ref = torch_momenta(lambda o: sched.OneCycleLR(o, max_momentum=high, base_momentum=low, **c), n + 1,
+                            beta1=bool(i % 2))
+        momentum = one_cycle_of(c).momentum(high, low)
+        atol = ulps(1.0) if c["anneal_strategy"] == "linear" else FLOOR  # momenta <= 1: ulps of 1
+        assert_matches(momentum, range(n), ref[:n], f"OneCycleLR({c}) momentum {high} -> {low}", atol=atol)
+        assert_matches(one_cycle_of(c).extrapolated(momentum), range(n + 1), ref,
+                       f"OneCycleLR({c}) momentum {high} -> {low}, one step past", atol=atol)
 
 
 def warm_restart_configs(rng):

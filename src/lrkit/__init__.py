@@ -11,7 +11,7 @@ from ._find_lr import LRFinderResult, find_lr
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
 from ._namespace import Namespace, namespace
 from ._plateau import PlateauState, plateau
-from ._recipes import Recipe, linear_to_zero, multistep, one_cycle, step_decay, wsd
+from ._recipes import Recipe, cosine_wave, linear_to_zero, multistep, one_cycle, step_decay, wsd
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
                       inverse_time, linear, linear_cosine, multiplicative, natural_exp, one_minus_sqrt, piecewise_constant,
                       piecewise_linear, polynomial)
@@ -29,7 +29,7 @@ __all__ = [
     # combinators
     "sequence", "warmup", "repeat", "mul", "add", "clip",
     # recipes
-    "step_decay", "multistep", "one_cycle", "wsd", "linear_to_zero",
+    "step_decay", "multistep", "one_cycle", "wsd", "linear_to_zero", "cosine_wave",
     # the one stateful, metric-driven controller
     "plateau", "PlateauState",
     # the LR range test

@@ -6,7 +6,7 @@ import typing
 
 from . import _checks as check
 from ._base import Schedule, register
-from ._combinators import clip, sequence, warmup
+from ._combinators import clip, repeat, sequence, warmup
 from ._errors import LrkitValueError
 from ._shapes import constant, cosine, exponential, linear, one_minus_sqrt, piecewise_constant
 
@@ -114,14 +114,16 @@ class one_cycle(Recipe):
         check.flag("three_phase", self.three_phase)
         initial = self.peak / self.div_factor
         final = initial / self.final_div_factor
+        return self._phases([initial, self.peak, initial, final] if self.three_phase else [initial, self.peak, final])
+
+    def _phases(self, levels):
+        """The ``anneal`` shape from each level to the next, one phase each, joined at the phase ends."""
         shape = cosine if self.anneal == "cos" else linear
         up_end = float(self.pct_start * self.steps) - 1
         if self.three_phase:
             ends = [up_end, float(2 * self.pct_start * self.steps) - 2, self.steps - 1]
-            levels = [initial, self.peak, initial, final]
         else:
             ends = [up_end, self.steps - 1]
-            levels = [initial, self.peak, final]
         starts = [0.0] + ends[:-1]
         if not all(end > begin for begin, end in zip(starts, ends)):
             raise LrkitValueError(
@@ -129,6 +131,64 @@ class one_cycle(Recipe):
                 f"pct_start={self.pct_start!r}, steps={self.steps!r} (phase ends {ends})")
         parts = [shape(levels[i], levels[i + 1], steps=ends[i] - starts[i]) for i in range(len(ends))]
         return sequence(parts, boundaries=ends[:-1])
+
+    def momentum(self, high, low):
+        """The momentum (or Adam's beta1) of the 1cycle policy, which moves against the LR: ``high`` at
+        the start, ``low`` where the LR peaks, back to ``high`` where the LR is down again, each phase
+        with the ``anneal`` shape (``three_phase``: ``high`` held through the last phase), then held
+        (Smith & Topin 2018; torch OneCycleLR's ``cycle_momentum`` with ``max_momentum=high``,
+        ``base_momentum=low``).
+
+        >>> m = one_cycle(1.0, steps=10, pct_start=0.3, anneal="linear").momentum(0.95, 0.85)
+        >>> [round(m(t), 4) for t in (0, 1, 2, 9, 12)]
+        [0.95, 0.9, 0.85, 0.95, 0.95]
+        """
+        high, low = check.non_negative("high", high), check.non_negative("low", low)
+        return self._phases([high, low, high, high] if self.three_phase else [high, low, high])
+
+    def extrapolated(self, curve=None):
+        """``curve`` (this schedule by default, or one of its ``momentum`` curves) with its last phase going
+        on past step ``steps - 1`` as the anneal formula goes, instead of holding: the cosine turns back
+        towards the level the phase started from, the line goes on beyond its end (and below 0 if it is
+        steep enough). torch's OneCycleLR allows one scheduler step past ``total_steps - 1`` and computes
+        it this way; ``lrkit.torch.OneCycleLR`` follows it.
+
+        >>> s = one_cycle(1.0, steps=10, pct_start=0.3, anneal="linear", div_factor=10.0, final_div_factor=1.0)
+        >>> round(s(10), 4), round(s.extrapolated()(10), 4)
+        (0.1, -0.0286)
+        """
+        phases = self.expanded if curve is None else curve
+        last = phases.schedules[-1]
+        a, b = last.start, last.end  # exactly b at steps - 1, then back towards a (cos) or on beyond b (linear)
+        if self.anneal == "cos":
+            tail = cosine(0.0, 1.0, steps=last.steps) * (a - b) + b
+        else:
+            tail = linear(0.0, 1.0, steps=last.steps) * (b - a) + b
+        return sequence([self if curve is None else curve, tail], boundaries=[self.steps - 1])
+
+
+@register
+class cosine_wave(Recipe):
+    """A cosine that does not stop at ``steps``: down from ``start`` to ``end`` over ``steps`` updates,
+    back up to ``start`` over the next ``steps``, and so on (period ``2 * steps``), for every ``t``
+    ``lr(t) = end + (start - end) * (1 + cos(pi * t / steps)) / 2``. This is torch's CosineAnnealingLR,
+    which follows its formula past ``T_max`` (``cosine`` holds ``end`` after ``steps`` instead).
+
+    >>> s = cosine_wave(1.0, 0.0, steps=4)
+    >>> [round(s(t), 4) for t in range(10)]
+    [1.0, 0.8536, 0.5, 0.1464, 0.0, 0.1464, 0.5, 0.8536, 1.0, 0.8536]
+    """
+    start: float
+    end: float
+    steps: float
+
+    def _build(self):
+        self._validate("start", check.non_negative)
+        self._validate("end", check.non_negative)
+        self._validate("steps", check.positive)
+        down = cosine(self.start, self.end, steps=self.steps)
+        up = cosine(self.end, self.start, steps=self.steps)
+        return repeat(sequence([down, up], boundaries=[self.steps]), period=2 * self.steps)
 
 
 @register

@@ -10,6 +10,7 @@ import numpy as np
 from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, register, resolve_function
 from ._errors import LrkitTypeError, LrkitValueError
+from ._namespace import MATH
 
 
 def _periods_elapsed(t, steps, staircase, xp):
@@ -487,19 +488,30 @@ class cosine_restarts(Schedule):
         m = self.period_mult
         return self.period * n if m == 1 else self.period * (m ** n - 1) / (m - 1)
 
-    def _f(self, t, xp):
+    def cycle_at(self, t):
+        """The cycle that step ``t >= 0`` falls in: ``(n, S_n, T_n)``, its index (from 0), the step where it
+        starts and its length (what the formula uses: a restart is exactly at ``S_n``).
+
+        >>> cosine_restarts(1.0, 0.0, period=2, period_mult=2).cycle_at(6)
+        (2, 6.0, 8)
+        """
+        n, start, length = self._cycle(t, MATH)
+        return int(n), start, length
+
+    def _cycle(self, t, xp):
         m = self.period_mult
         if m == 1:
             n = xp.floor(t / self.period)
-            elapsed = t - n * self.period
-            length = self.period
-        else:
-            n = xp.floor(xp.log(t / self.period * (m - 1) + 1) / math.log(m))
-            # the log can land one cycle off at an exact restart: settle it with the cycle starts
-            n = xp.where(t < self.cycle_start(n), n - 1, n)
-            n = xp.where(t >= self.cycle_start(n + 1), n + 1, n)
-            elapsed = t - self.cycle_start(n)
-            length = self.period * m ** n
+            return n, n * self.period, self.period
+        n = xp.floor(xp.log(t / self.period * (m - 1) + 1) / math.log(m))
+        # the log can land one cycle off at an exact restart: settle it with the cycle starts
+        n = xp.where(t < self.cycle_start(n), n - 1, n)
+        n = xp.where(t >= self.cycle_start(n + 1), n + 1, n)
+        return n, self.cycle_start(n), self.period * m ** n
+
+    def _f(self, t, xp):
+        n, start, length = self._cycle(t, xp)
+        elapsed = t - start
         wave = (1 + xp.cos(math.pi * elapsed / length)) * 0.5
         if self.peak_mult != 1:
             wave = wave * self.peak_mult ** n

@@ -546,7 +546,7 @@ STATEFUL = sorted(_builders())
 def _advance(sched, opt, k, edits=False):
     for i in range(k):
         opt.step()
-        if isinstance(sched, K.ReduceLROnPlateau):
+        if isinstance(sched, T.ReduceLROnPlateau):  # (lrkit's is a subclass of torch's)
             sched.step(1.0 if i % 3 else 2.0)
         else:
             sched.step()
@@ -710,6 +710,149 @@ def test_lambda_lr_state_saves_callable_objects_only():
     copy_ = K.LambdaLR(_torch_suite_opt(), lr_lambda=Factor(-1))
     copy_.load_state_dict(state)
     assert copy_.lr_lambdas[0].value == 10
+
+
+def _decay(epoch):
+    return 0.95 ** epoch
+
+
+def _half(epoch):
+    return 0.5
+
+
+def _same_state_builders():
+    """Every drop-in (and ScheduleLR), each built from the same function objects every time (so that
+    LambdaLR's ``lr_lambdas`` compare equal, as torch's own test builds them)."""
+    builders = dict(_builders())
+    builders["LambdaLR"] = lambda o: K.LambdaLR(o, lr_lambda=_decay)
+    builders["MultiplicativeLR"] = lambda o: K.MultiplicativeLR(o, lr_lambda=_half)
+    builders["CyclicLR exp_range"] = lambda o: K.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3,
+                                                          mode="exp_range", gamma=0.9)
+    builders["OneCycleLR linear"] = lambda o: K.OneCycleLR(o, max_lr=0.1, total_steps=40, anneal_strategy="linear")
+    builders["ScheduleLR"] = lambda o: K.ScheduleLR(o, "warmup(cosine(1.0, 0.0, steps=20), steps=3)", relative=True,
+                                                    momentum="linear(0.9, 0.8, steps=10)",
+                                                    plateau=lrkit.plateau(patience=1), reduce=None)
+    return builders
+
+
+def assert_same_vars(a, b, where):
+    """``vars(a)[k] == vars(b)[k]`` for every key (torch's _check_scheduler_state_dict; both schedulers on
+    one optimizer); the schedulers a composite holds are objects, compared the same way one by one."""
+    assert vars(a).keys() == vars(b).keys(), where
+    for key in vars(a):
+        if key == "_schedulers":
+            for i, (x, y) in enumerate(zip(a._schedulers, b._schedulers)):
+                assert_same_vars(x, y, f"{where}._schedulers[{i}]")
+            continue
+        assert vars(a)[key] == vars(b)[key], f"{where}: {key}: {vars(a)[key]!r} != {vars(b)[key]!r}"
+
+
+@pytest.mark.parametrize("name", sorted(_same_state_builders()))
+def test_same_state_same_attributes_as_torch(name):
+    """After ``b.load_state_dict(a.state_dict())`` two schedulers compare equal attribute by attribute, as
+    torch's do: lrkit's hyperparameters (the scalings, the last write) are values with ``__eq__``; what
+    they cache about the groups (the objects written, tensor versions) is not state and not compared.
+    ``a`` has stepped, been edited by hand (a rebase) and stepped again."""
+    make = _same_state_builders()[name]
+    opt = make_optimizer(tensor=(False, False))
+    a = make(opt)
+    _advance(a, opt, 7, edits=True)
+    with quiet():
+        b = make(opt)
+    b.load_state_dict(a.state_dict())
+    assert_same_vars(a, b, name)
+    if name.startswith("ScheduleLR"):
+        a.report(1.0)
+    _advance(a, opt, 3)  # and they stay equal: b follows the optimizer a drives
+    with quiet():
+        b.load_state_dict(a.state_dict())
+    assert_same_vars(a, b, name)
+
+
+@pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "CyclicLR", "OneCycleLR", "SequentialLR",
+                                  "ReduceLROnPlateau"])
+def test_torchs_own_classes_pass_the_same_attribute_check(name):
+    """The check above is torch's property: its own classes pass it (on the same configurations)."""
+    make = {"StepLR": lambda M, o: M.StepLR(o, step_size=3, gamma=0.5),
+            "CosineAnnealingLR": lambda M, o: M.CosineAnnealingLR(o, T_max=5, eta_min=1e-3),
+            "CyclicLR": lambda M, o: M.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, mode="triangular2"),
+            "OneCycleLR": lambda M, o: M.OneCycleLR(o, max_lr=[0.1, 1.0], total_steps=40, three_phase=True),
+            "SequentialLR": lambda M, o: M.SequentialLR(o, [M.LinearLR(o, 0.1, total_iters=4),
+                                                            M.ExponentialLR(o, 0.9)], [4]),
+            "ReduceLROnPlateau": lambda M, o: M.ReduceLROnPlateau(o, patience=1)}[name]
+    for M in (T, K):
+        opt = make_optimizer(tensor=(False, False))
+        a = make(M, opt)
+        with quiet():
+            _advance(a, opt, 7)
+            b = make(M, opt)
+        b.load_state_dict(a.state_dict())
+        assert_same_vars(a, b, f"{M.__name__}.{name}")
+
+
+class _OldTorchOneCycle:
+    """Where torch < 2.0 kept OneCycleLR's anneal functions: instance methods (``anneal_func`` was bound)."""
+
+    def _annealing_cos(self, start, end, pct):
+        raise AssertionError("a state_dict is data: lrkit never calls its functions")
+
+    def _annealing_linear(self, start, end, pct):
+        raise AssertionError("a state_dict is data: lrkit never calls its functions")
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("saved_as", ["function", "bound method"])
+def test_onecycle_state_dict_saved_by_an_older_torch_loads(strategy, saved_as):
+    """torch < 2.3 saved OneCycleLR's ``anneal_func`` (``OneCycleLR._annealing_cos`` / ``_annealing_linear``,
+    a function; before torch 2.0 a bound method) instead of ``_anneal_func_type``. Such a state, made from
+    torch 2.13's the way the older torch saved it, loads into lrkit's OneCycleLR built with the other
+    strategy: the saved one wins (as every saved argument), the argument is not modified, and the run goes
+    on with torch's LRs."""
+    def make(M, o, anneal):
+        return M.OneCycleLR(o, max_lr=[0.5, 0.05], total_steps=50, anneal_strategy=anneal)
+
+    opt_t = make_optimizer(tensor=(False, False))
+    sched_t = make(T, opt_t, strategy)
+    for _ in range(13):
+        opt_t.step()
+        sched_t.step()
+    old = {k: v for k, v in sched_t.state_dict().items() if k != "_anneal_func_type"}
+    if saved_as == "function":
+        old["anneal_func"] = getattr(T.OneCycleLR, f"_annealing_{strategy}")
+    else:
+        old["anneal_func"] = getattr(_OldTorchOneCycle(), f"_annealing_{strategy}")
+    frozen = dict(old)
+    opt_k = make_optimizer(tensor=(False, False))
+    opt_k.load_state_dict(opt_t.state_dict())
+    other = "linear" if strategy == "cos" else "cos"
+    sched_k = make(K, opt_k, other)
+    sched_k.load_state_dict(old)
+    assert old == frozen
+    assert sched_k._anneal_func_type == strategy and sched_k.state_dict()["_anneal_func_type"] == strategy
+    ignored = make(T, make_optimizer(tensor=(False, False)), other)
+    ignored.load_state_dict(dict(old))
+    assert ignored._anneal_func_type == other  # torch 2.13 keeps its constructor's (README: deliberate differences)
+    for _ in range(37):
+        opt_t.step()
+        opt_k.step()
+        sched_t.step()
+        sched_k.step()
+        assert_groups_match(opt_t, opt_k, f"old {strategy} state", abs_bounds=_bounds(
+            "OneCycleLR", {"anneal_strategy": strategy, "max_lr": [0.5, 0.05]}))
+
+
+def test_onecycle_state_dict_with_an_unknown_anneal_func_is_refused_unchanged():
+    opt = make_optimizer(tensor=(False, False))
+    sched = K.OneCycleLR(opt, max_lr=0.5, total_steps=50)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    before, lrs = sched.state_dict(), lrs_of(opt)
+    state = {k: v for k, v in before.items() if k != "_anneal_func_type"}
+    state["anneal_func"] = print
+    with pytest.raises(lrkit.LrkitValueError, match=r"anneal_func.*_annealing_cos.*<built-in function print>"):
+        sched.load_state_dict(state)
+    assert sched.state_dict() == before and lrs_of(opt) == lrs
 
 
 # =================================================================================================

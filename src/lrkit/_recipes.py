@@ -114,7 +114,8 @@ class one_cycle(Recipe):
         check.flag("three_phase", self.three_phase)
         initial = self.peak / self.div_factor
         final = initial / self.final_div_factor
-        return self._phases([initial, self.peak, initial, final] if self.three_phase else [initial, self.peak, final])
+        levels = [initial, self.peak, initial, final] if self.three_phase else [initial, self.peak, final]
+        return self._phases(levels)
 
     def _phases(self, levels):
         """The ``anneal`` shape from each level to the next, one phase each, joined at the phase ends."""

@@ -35,8 +35,8 @@ nan
 
 import torch
 
-from .._plateau import _metric_float as _as_float
 from .._plateau import check_reduce, combine_metrics
+from ._arguments import as_float
 
 _CPU_BACKENDS = ("gloo", "mpi")
 
@@ -47,26 +47,26 @@ def _all_gather_single(output, tensor):
     gather(output, tensor)
 
 
-def _initialized_check():
-    """``torch.distributed.is_initialized`` (~0.25 us a call), or where torch keeps the default group the
-    same test read directly (~0.05 us: the plateau's single-process step stays faster than torch's)."""
+def _process_group_check():
+    """``in_process_group``: ``torch.distributed.is_initialized`` (~0.25 us a call), or where torch keeps the
+    default group the same test read directly (~0.05 us: the plateau's single-process step stays faster
+    than torch's)."""
     if not torch.distributed.is_available():
-        return lambda: False
+        def in_process_group():
+            """False: this torch has no ``torch.distributed``."""
+            return False
+        return in_process_group
     world = getattr(torch.distributed.distributed_c10d, "_world", None)
     if world is None or not hasattr(world, "_default_pg"):
         return torch.distributed.is_initialized
 
-    def initialized():
+    def in_process_group():
+        """True when ``torch.distributed`` is available and its default process group is initialised."""
         return world._default_pg is not None
-    return initialized
+    return in_process_group
 
 
-_initialized = _initialized_check()
-
-
-def in_process_group():
-    """True when ``torch.distributed`` is available and its default process group is initialised."""
-    return _initialized()
+in_process_group = _process_group_check()
 
 
 def collective_device():
@@ -90,10 +90,10 @@ def reduce_metric(metric, reduce="mean"):
     by :func:`combine_metrics` (a collective call: every rank must call it at the same point).
     Otherwise ``metric`` is returned unchanged.
     """
-    if check_reduce(reduce) is None or not _initialized():  # the single-process path: ~0.3 us
+    if check_reduce(reduce) is None or not in_process_group():  # the single-process path: ~0.3 us
         return metric
     dist = torch.distributed
-    local = torch.tensor([_as_float(metric)], dtype=torch.float64, device=collective_device())
+    local = torch.tensor([as_float(metric, "metric")], dtype=torch.float64, device=collective_device())
     gathered = torch.empty(dist.get_world_size(), dtype=torch.float64, device=local.device)
     _all_gather_single(gathered, local)
     return combine_metrics(gathered.tolist(), reduce)

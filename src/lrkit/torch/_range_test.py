@@ -2,7 +2,7 @@
 function and data loader, leaving the model, the optimizer and the random number generators exactly as
 they were.
 
-This module imports torch; only ``lrkit.torch`` imports it. The sweep, the smoothing, the early stop and
+The sweep, the smoothing, the early stop and
 the suggestions are the core's (``lrkit._find_lr``); this file only runs the training steps and restores.
 
 >>> import torch
@@ -22,7 +22,6 @@ the suggestions are the core's (``lrkit._find_lr``); this file only runs the tra
 import copy
 import math
 import random
-import sys
 
 import numpy as np
 import torch
@@ -30,6 +29,8 @@ import torch
 from .. import _checks as check
 from .._errors import LrkitError, LrkitTypeError, LrkitValueError
 from .._find_lr import _validate, find_lr as _core_find_lr
+from ._arguments import as_float
+from ._step_order import STEPPED
 
 #: How many differences a RestoreError lists at most.
 MAX_LISTED = 8
@@ -91,10 +92,10 @@ def find_lr(model, optimizer, loss_fn, loader, start=1e-7, end=10.0, steps=100, 
     groups = optimizer.param_groups
     ratios = [1.0] * len(groups)
     if relative:
-        lr0 = _as_float(groups[0]["lr"])
+        lr0 = as_float(groups[0]["lr"])
         if not (lr0 > 0 and math.isfinite(lr0)):
             raise LrkitValueError(f"relative=True needs param group 0's lr > 0 to keep the ratios, got {lr0!r}")
-        ratios = [_as_float(g["lr"]) / lr0 for g in groups]
+        ratios = [as_float(g["lr"]) / lr0 for g in groups]
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else None
@@ -163,10 +164,6 @@ def _to(value, device):
 def _short(value):
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _as_float(value):
-    return float(value.item()) if isinstance(value, torch.Tensor) else float(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,8 +290,7 @@ class _Snapshot:
         # "has optimizer.step() been called?" flags behind the scheduler order warnings: torch's
         # (an attribute set by the LR scheduler's wrapper) and lrkit.torch's (a step post-hook's flag)
         self.opt_called = optimizer.__dict__.get("_opt_called", _MISSING)
-        lt = sys.modules.get("lrkit.torch")
-        flag = getattr(lt, "_STEPPED", {}).get(optimizer) if lt is not None else None
+        flag = STEPPED.get(optimizer)
         self.stepped = (flag, flag.value) if flag is not None else None
 
     def restore(self, model, optimizer):

@@ -34,7 +34,10 @@ from torch.nn import functional as F
 
 from .. import _checks as check
 from .._errors import LrkitValueError
+from .._recipes import one_cycle
 from .._shootout import BUILTIN_EPOCHS, BUILTIN_PEAK, BUILTIN_SEEDS, shootout
+from ._range_test import find_lr
+from ._schedule_lr import ScheduleLR
 
 #: Digits per class in the fixed training / test split of the 500 per class.
 TRAIN_PER_CLASS, TEST_PER_CLASS = 400, 100
@@ -162,7 +165,6 @@ class MnistTask:
 
     def _train(self, model, schedule, seed, steps, record):
         optimizer = torch.optim.AdamW(model.parameters(), lr=0.0, weight_decay=self.weight_decay)
-        from . import ScheduleLR  # (lrkit.torch re-exports this module: imported at call time)
         scheduler = ScheduleLR(optimizer, schedule)
         generator = torch.Generator().manual_seed(seed)
         every = max(1, self.steps_per_epoch // self.evals_per_epoch)
@@ -207,8 +209,6 @@ def range_test_vs_grid(peaks=GRID, epochs=EPOCHS, seeds=2, train_size=None, thre
     space), ``passed`` (``nearest`` is one of the two best grid peaks), ``at_suggestion`` (mean
     accuracy of one-cycle at the suggested peak), ``result`` (the ShootoutResult) and ``seconds``.
     """
-    from ._range_test import find_lr
-    from .._recipes import one_cycle
     began = time.perf_counter()
     task = MnistTask(epochs=epochs, train_size=train_size, threads=threads)
     threads_before = torch.get_num_threads()

@@ -14,17 +14,15 @@ Accelerate, whose ``AcceleratedScheduler`` steps it ``num_processes`` times per 
   register a new ``lr_scheduler_type`` (it is a closed Enum), so overriding ``create_scheduler`` is the
   supported route; lrkit does not monkeypatch transformers.
 
-No framework is imported here at module level; each one is imported by the function that needs it.
+No trainer framework is imported here at module level; each one is imported by the function that needs it.
 """
 import functools
 import inspect
 
 from .._errors import LrkitTypeError, LrkitValueError
-
-
-def _lrkit_torch():
-    from .. import torch as lrkit_torch
-    return lrkit_torch
+from .._plateau import plateau as plateau_controller
+from ._schedule_lr import ScheduleLR
+from ._scheduler import LRScheduler
 
 
 def _monitor(name, value):
@@ -34,7 +32,6 @@ def _monitor(name, value):
 
 
 def _plateau_schedulers(schedulers):
-    ScheduleLR = _lrkit_torch().ScheduleLR
     return [s for s in schedulers if isinstance(s, ScheduleLR) and s.plateau is not None]
 
 
@@ -67,9 +64,8 @@ def prepare_for_accelerate(accelerator, *objects, **kwargs):
     """
     if not all(hasattr(accelerator, name) for name in ("prepare", "step_scheduler_with_optimizer")):
         raise LrkitTypeError(f"accelerator must be an accelerate.Accelerator, got {accelerator!r}")
-    lrkit_torch = _lrkit_torch()
     for i, obj in enumerate(objects):
-        if (isinstance(obj, lrkit_torch.ScheduleLR) and obj.accumulation_steps != 1
+        if (isinstance(obj, ScheduleLR) and obj.accumulation_steps != 1
                 and accelerator.step_scheduler_with_optimizer):
             raise LrkitValueError(
                 f"objects[{i}]: ScheduleLR(accumulation_steps={obj.accumulation_steps}) under Accelerate: "
@@ -77,7 +73,7 @@ def prepare_for_accelerate(accelerator, *objects, **kwargs):
     from accelerate.scheduler import AcceleratedScheduler
     prepared = accelerator.prepare(*objects, **kwargs)
     for obj in (prepared if isinstance(prepared, tuple) else (prepared,)):
-        if isinstance(obj, AcceleratedScheduler) and isinstance(obj.scheduler, lrkit_torch.LRScheduler):
+        if isinstance(obj, AcceleratedScheduler) and isinstance(obj.scheduler, LRScheduler):
             if not hasattr(obj, "split_batches"):
                 raise LrkitTypeError("AcceleratedScheduler has no split_batches in this accelerate version: "
                                      "prepare_for_accelerate cannot make it step once per update")
@@ -204,7 +200,7 @@ def hf_plateau_callback(monitor=None):
 
 
 def _schedule_lr_options():
-    params = inspect.signature(_lrkit_torch().ScheduleLR).parameters
+    params = inspect.signature(ScheduleLR).parameters
     return [name for name in params if name not in ("optimizer", "last_epoch")]
 
 
@@ -245,9 +241,8 @@ class HFScheduleMixin:
         options = dict(options)
         plateau_option = options.get("plateau")
         if isinstance(plateau_option, dict):
-            from .._plateau import plateau
-            options["plateau"] = plateau.from_config({"name": "plateau", **plateau_option})
-        scheduler = _lrkit_torch().ScheduleLR(optimizer if optimizer is not None else self.optimizer, **options)
+            options["plateau"] = plateau_controller.from_config({"name": "plateau", **plateau_option})
+        scheduler = ScheduleLR(optimizer if optimizer is not None else self.optimizer, **options)
         self.lr_scheduler = scheduler
         self._created_lr_scheduler = True  # as Trainer.create_scheduler: a new train() builds a new one
         if scheduler.plateau is not None:

@@ -1,0 +1,254 @@
+"""``ScheduleLR``, the native adapter: any hyperparameter of any param group from lrkit schedules."""
+import torch
+
+from .. import _checks as check
+from .._errors import LrkitTypeError, LrkitValueError
+from .._plateau import PlateauState
+from .._plateau import plateau as plateau_controller
+from .._scaling import Scaling
+from .._spec import as_schedule
+from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
+                         positive)
+from ._distributed import check_reduce, reduce_metric
+from ._scheduler import LRScheduler, group_count_error
+from ._step import CHAIN, CLOSED, Hyperparameter
+from ._step_order import check_order
+
+_ALIASES = {"lr": "lr", "momentum": "momentum", "beta1": ("betas", 0), "beta2": ("betas", 1),
+            "weight_decay": "weight_decay"}
+
+
+def _initial_key(key):
+    return "initial_lr" if key == "lr" else f"initial_{_key_label(key)}"
+
+
+def _key_label(key):
+    if isinstance(key, tuple):
+        return f"beta{key[1] + 1}"
+    return key
+
+
+class ScheduleLR(LRScheduler):
+    """Drive an optimizer from lrkit schedules: ``ScheduleLR(optimizer, schedule, ...)``.
+
+    ``schedule`` (the LR) and ``momentum``, ``beta1``, ``beta2``, ``weight_decay`` (and any other group
+    key through ``hyperparams={"key": schedule}``) each take an lrkit schedule or a spec string, used by
+    every param group, or a list with one per group (``None`` leaves that group alone).
+
+    Values. A schedule gives absolute values: ``ScheduleLR(opt, "cosine(3e-4, 0.0, steps=9000)")`` sets
+    every group to that curve. ``relative=True`` makes it a multiplier of each group's initial value
+    (``initial_lr``, or ``initial_momentum`` / ``initial_beta1`` / ... recorded in the group at
+    construction), which is the core's ``schedule * initial_lr``: two groups at 0.1 and 0.01 under
+    ``ScheduleLR(opt, "cosine(1.0, 0.0, steps=90)", relative=True)`` follow the same cosine 10x apart.
+
+    Time. The schedule is evaluated at update ``k`` (0 for the first optimizer step). With
+    ``steps_per_epoch=n`` it is written in epochs and evaluated at ``k / n`` while you step every update.
+    With ``accumulation_steps=a`` you may call ``step()`` every micro-batch: ``a`` calls make one update.
+
+    ``torch.compile``: a tensor hyperparameter is written in place (``fill_``), and ``tensor_lr=True``
+    (or a dtype) turns each float LR into a 0-dim tensor on the group's device (float32 by default) so
+    that a compiled ``optimizer.step`` never recompiles because the LR changed.
+
+    Plateau as a stage. ``plateau=lrkit.plateau(...)`` multiplies the LR by ``factor ** reductions``
+    (never pushing it below ``min_lr``); call ``report(metric)`` once per evaluation. Metrics reported
+    before update ``plateau_start`` are ignored: ``warmup(constant(1e-3), steps=500)`` with
+    ``plateau_start=500`` is warmup then plateau-driven decay. In a ``torch.distributed`` job every rank's
+    metric is combined, ``reduce="mean"`` (default), ``"min"`` or ``"max"``, so that the ranks agree;
+    ``reduce=None`` lets each rank use its own. A NaN on any rank is a NaN on every rank.
+
+    >>> import torch, lrkit
+    >>> from lrkit.torch import ScheduleLR
+    >>> opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1},
+    ...                        {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.01}])
+    >>> sched = ScheduleLR(opt, lrkit.step_decay(1.0, period=2, gamma=0.5), relative=True)
+    >>> for _ in range(3):
+    ...     opt.step(); sched.step()
+    >>> [round(lr, 6) for lr in sched.get_last_lr()]
+    [0.05, 0.005]
+    """
+
+    def __init__(self, optimizer, schedule=None, *, momentum=None, beta1=None, beta2=None, weight_decay=None,
+                 hyperparams=None, relative=False, steps_per_epoch=None, accumulation_steps=1, tensor_lr=False,
+                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1):
+        check_optimizer(optimizer)
+        specs = {}
+        for name, value in (("lr", schedule), ("momentum", momentum), ("beta1", beta1), ("beta2", beta2),
+                            ("weight_decay", weight_decay)):
+            if value is not None:
+                specs[_ALIASES[name]] = value
+        if hyperparams is not None:
+            if not isinstance(hyperparams, dict):
+                raise LrkitTypeError(f"hyperparams must be a dict of group key -> schedule, got {hyperparams!r}")
+            for key, value in hyperparams.items():
+                key = _ALIASES.get(key, key)
+                if key in specs:
+                    raise LrkitValueError(f"hyperparams[{key!r}] is given twice")
+                specs[key] = value
+        if not specs:
+            raise LrkitValueError("ScheduleLR needs a schedule (for the LR) or at least one of momentum, beta1, "
+                                  "beta2, weight_decay, hyperparams")
+        n = len(optimizer.param_groups)
+        self._specs = {}
+        for key, value in specs.items():
+            label = _key_label(key)
+            if isinstance(value, (list, tuple)):
+                if len(value) != n:
+                    raise LrkitValueError(f"{label} has {len(value)} schedules for {n} param groups")
+                per = [None if v is None else as_schedule(v, f"{label}[{i}]") for i, v in enumerate(value)]
+            else:
+                per = [as_schedule(value, label)] * n
+            for i, (group, s) in enumerate(zip(optimizer.param_groups, per)):
+                if s is None:
+                    continue
+                if isinstance(key, tuple):
+                    if "betas" not in group:
+                        raise LrkitValueError(f"{label}: param group {i} has no 'betas' "
+                                              f"({type(optimizer).__name__} is not an Adam-like optimizer)")
+                elif key not in group:
+                    raise LrkitValueError(f"{label}: param group {i} has no {key!r} "
+                                          f"(its keys: {sorted(k for k in group if k != 'params')})")
+            self._specs[key] = per
+        self.relative = check.flag("relative", relative)
+        self.steps_per_epoch = None if steps_per_epoch is None else positive("steps_per_epoch", steps_per_epoch)
+        self.accumulation_steps = integer("accumulation_steps", accumulation_steps, 1)
+        if plateau is not None and not isinstance(plateau, plateau_controller):
+            raise LrkitTypeError(f"plateau must be an lrkit.plateau(...) value, got {plateau!r}")
+        if plateau is not None and "lr" not in self._specs:
+            raise LrkitValueError("plateau needs a schedule for the LR")
+        self.plateau = plateau
+        self.plateau_start = integer("plateau_start", plateau_start, 0)
+        self.reduce = check_reduce(reduce)
+        self._plateau_state = plateau.init() if plateau is not None else None
+        last_epoch = last_epoch_argument(last_epoch)
+        self._calls = (last_epoch + 1) * self.accumulation_steps - 1 if last_epoch >= 0 else -1
+        if relative and last_epoch == -1:
+            for key in self._specs:
+                if key == "lr":
+                    continue
+                for group, s in zip(optimizer.param_groups, self._specs[key]):
+                    if s is not None:
+                        value = group["betas"][key[1]] if isinstance(key, tuple) else group[key]
+                        group.setdefault(_initial_key(key), plain_value(value))
+        if tensor_lr:
+            dtype = torch.float32 if tensor_lr is True else tensor_lr
+            if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+                raise LrkitTypeError(f"tensor_lr must be True, False or a floating torch.dtype, got {tensor_lr!r}")
+            for group in optimizer.param_groups:
+                if not isinstance(group["lr"], torch.Tensor):
+                    device = group["params"][0].device if group["params"] else None
+                    group.setdefault("initial_lr", group["lr"])
+                    group["lr"] = torch.tensor(group["lr"], dtype=dtype, device=device)
+        self.tensor_lr = tensor_lr
+        super().__init__(optimizer, last_epoch)
+
+    def _make_hyperparameters(self):
+        groups = self.optimizer.param_groups
+        hyperparameters = []
+        for key, per in self._specs.items():
+            units, where = distinct([s for s in per if s is not None])
+            it = iter(where)
+            unit_of_group = [None if s is None else next(it) for s in per]
+            if self.relative:
+                scale = []
+                for g, s in zip(groups, per):
+                    init = g.get(_initial_key(key))
+                    scale.append(as_float(init) if (s is not None and init is not None) else 1.0)
+            else:
+                scale = [1.0] * len(per)
+            adjust = self._plateau_stage if (key == "lr" and self.plateau is not None) else None
+            hyperparameters.append(Hyperparameter(key, units, unit_of_group, Scaling(scale), adjust=adjust))
+        hyperparameters.sort(key=lambda h: h.key != "lr")
+        return hyperparameters
+
+    def _plateau_stage(self, value, i):
+        """Group ``i``'s value after the plateau's reductions (before ``plateau_start``: unchanged)."""
+        if self.last_epoch < self.plateau_start:
+            return value
+        return self.plateau.apply(value, self._plateau_state, group=i if isinstance(self.plateau.min_lr, tuple)
+                                  else 0)
+
+    @property
+    def schedules(self):
+        """Per hyperparameter, each group's schedule (absolute values): ``{"lr": [...], ...}``."""
+        return {_key_label(h.key): [h.schedule(i) for i in range(h.n_groups)] for h in self._hyperparameters}
+
+    def _time(self, k):
+        return k if self.steps_per_epoch is None else k / self.steps_per_epoch
+
+    def step(self, epoch=None):
+        """One call: one update, or one micro-batch with ``accumulation_steps``."""
+        if epoch is not None:
+            raise LrkitTypeError("ScheduleLR.step() takes no epoch; use report(metric) for a plateau")
+        self._calls += 1
+        k = self._calls // self.accumulation_steps
+        if k == self.last_epoch and not self._is_initial:
+            return
+        if self._step_count == 1:
+            check_order(self.optimizer, stacklevel=3)
+        self._step_count += 1
+        groups = self.optimizer.param_groups
+        if len(groups) != self._n_groups:
+            raise group_count_error(self, len(groups))
+        self.last_epoch = k
+        t = self._time(k)
+        mode = CLOSED if self._is_initial else CHAIN
+        for hyperparameter in self._hyperparameters:
+            hyperparameter.advance(groups, t, mode)
+        self._remember(groups)
+
+    def _update_lr(self, epoch=None):
+        if epoch is None:
+            return self.step()
+        self._calls = epoch * self.accumulation_steps
+        self.last_epoch = epoch
+        groups = self.optimizer.param_groups
+        for hyperparameter in self._hyperparameters:
+            hyperparameter.advance(groups, self._time(epoch), CLOSED)
+        self._remember(groups)
+
+    def _remember(self, groups):
+        if self._hyperparameters[0].key == "lr":
+            super()._remember(groups)
+        else:
+            self._last_lr = group_values(self.optimizer)
+
+    def report(self, metric):
+        """One evaluation's metric for the plateau stage (ignored before ``plateau_start``)."""
+        if self.plateau is None:
+            raise LrkitValueError("report() needs ScheduleLR(..., plateau=lrkit.plateau(...))")
+        metric = as_float(metric, "metric") if isinstance(metric, torch.Tensor) else metric
+        if self.reduce is not None:
+            metric = reduce_metric(metric, self.reduce)  # collective: before any early return
+        if self.last_epoch < self.plateau_start:
+            return
+        before = self._plateau_state
+        self._plateau_state = self.plateau.update(before, metric)
+        if self._plateau_state.reductions != before.reductions:
+            groups = self.optimizer.param_groups
+            lr = self._hyperparameters[0]
+            lr.write(groups, lr.values(lr.unit_values(self._time(self.last_epoch))))
+            self._remember(groups)
+
+    @property
+    def plateau_state(self):
+        return self._plateau_state
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["_calls"] = self._calls
+        state["plateau"] = None if self._plateau_state is None else self._plateau_state.to_dict()
+        state["schedules"] = {_key_label(k): [None if s is None else repr(s) for s in per]
+                              for k, per in self._specs.items()}
+        return state
+
+    def _load_extra(self, state):
+        if "_calls" in state:
+            self._calls = state["_calls"]
+        if state.get("plateau") is not None and self.plateau is not None:
+            self._plateau_state = PlateauState.from_dict(state["plateau"])
+
+    def __repr__(self):
+        parts = ", ".join(f"{_key_label(k)}={per[0]!r}" if all(s is per[0] for s in per) else
+                          f"{_key_label(k)}=[{len(per)} schedules]" for k, per in self._specs.items())
+        return f"ScheduleLR({parts}, last_epoch={self.last_epoch})"
+

@@ -1,0 +1,296 @@
+"""``lrkit.torch.LRScheduler``: the base of lrkit's torch schedulers (stepping, torch's read API, state).
+
+A subclass describes its curves as :class:`~lrkit.torch._step.Hyperparameter` values built on lrkit core
+schedules (``_make_hyperparameters``, as every lrkit drop-in does) and is stepped in closed form by their
+per-step routine; or it implements torch's ``get_lr()`` and is stepped the way torch steps it. Either way
+``optimizer.step`` is not wrapped (``_step_order``).
+"""
+import copy
+import math
+import warnings
+
+import torch
+from torch.optim import lr_scheduler as torch_lr_scheduler
+
+from .._errors import LrkitTypeError, LrkitValueError
+from .._scaling import Scaling
+from ._arguments import as_float, check_optimizer, copy_config, copy_of, integer, last_epoch_argument, plain_value
+from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
+from ._step_order import check_order, watch
+
+#: The ``lrkit`` entry of every state_dict: its layout version.
+STATE_FORMAT = 1
+
+EPOCH_DEPRECATION_WARNING = torch_lr_scheduler.EPOCH_DEPRECATION_WARNING
+
+_GET_LR_WARNING = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
+
+
+def group_count_error(scheduler, n):
+    return LrkitValueError(
+        f"the optimizer has {n} param groups, {type(scheduler).__name__} was built for "
+        f"{scheduler._n_groups}: build a new scheduler after optimizer.add_param_group()")
+
+
+class LRScheduler(torch_lr_scheduler.LRScheduler):
+    """The base of lrkit's torch schedulers, a ``torch.optim.lr_scheduler.LRScheduler``.
+
+    A subclass either describes its curves as lrkit core schedules (``_make_hyperparameters``, as every
+    lrkit drop-in does) and is stepped in closed form, or implements torch's ``get_lr()`` and is stepped
+    the way torch steps it; either way ``optimizer.step`` is not wrapped.
+    """
+
+    #: torch computes this class's LR from the group's current LR: lrkit rebases on changes made by others
+    _chainable = False
+
+    #: the last step of the schedule that may be stepped (OneCycleLR's total_steps)
+    _last_time = math.inf
+
+    def __init__(self, optimizer, last_epoch=-1):
+        check_optimizer(optimizer)
+        self.optimizer = optimizer
+        last_epoch = last_epoch_argument(last_epoch)
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", copy_of(group["lr"]))
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler "
+                        f"with last_epoch >= 0.\n"
+                        "This typically happens when:\n"
+                        "1. You're trying to resume training from a checkpoint but haven't properly loaded "
+                        "the optimizer state\n"
+                        "2. You're using last_epoch >= 0 for a fresh training run (not recommended)")
+        self.base_lrs = [copy_of(g["initial_lr"]) for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._n_groups = len(optimizer.param_groups)
+        watch(optimizer)
+        self._hyperparameters = self._make_hyperparameters()
+        self._initial_step()
+
+    # ---- the closed-form description --------------------------------------------------------------
+    def _make_hyperparameters(self):
+        """The hyperparameters (lrkit schedules) this scheduler drives; None: torch's ``get_lr()`` protocol."""
+        return None
+
+    def _bases(self):
+        return [as_float(b) for b in self.base_lrs]
+
+    def _unit_hyperparameter(self, unit, anchor=0.0):
+        """The LR of every group as one unit curve between ``anchor`` (at 0) and the group's base LR (at 1):
+        ``anchor + (base_lr - anchor) * unit``, rebased on changes made by others if the class is chainable."""
+        bases = self._bases()
+        n = len(bases)
+        scaling = Scaling(bases) if anchor == 0 else Scaling([b - anchor for b in bases], [anchor] * n)
+        return [Hyperparameter("lr", [unit], [0] * n, scaling, chainable=self._chainable)]
+
+    @property
+    def schedules(self):
+        """Each param group's learning rate as an lrkit core schedule (with any rebase applied)."""
+        if not self._hyperparameters:
+            return None
+        lr = self._hyperparameters[0]
+        return [lr.schedule(i) for i in range(lr.n_groups)]
+
+    def _time(self, k):
+        """The schedule time of step ``k``."""
+        return k
+
+    def _check_time(self, k):
+        """Raise before anything changes when step ``k`` is out of range."""
+
+    # ---- stepping ------------------------------------------------------------------------------------
+    def _initial_step(self):
+        """Initialize step counts and perform a step (torch's protocol; SequentialLR calls it)."""
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def step(self, epoch=None):
+        """Step the scheduler (``epoch`` is torch's deprecated closed-form argument)."""
+        if self._step_count == 1:
+            check_order(self.optimizer)
+        self._step_count += 1
+        if epoch is None and not self._is_initial and self._hyperparameters is not None:
+            k = self.last_epoch + 1
+            if 0 < k <= self._last_time:
+                groups = self.optimizer.param_groups
+                if len(groups) != self._n_groups:
+                    raise group_count_error(self, len(groups))
+                wrote = False
+                for hyperparameter in self._hyperparameters:
+                    if hyperparameter.advance(groups, k):
+                        wrote = True
+                self.last_epoch = k
+                if wrote:
+                    lr = self._hyperparameters[0]
+                    if lr.numbers_only and lr.key == "lr":  # (``_remember``, one call less per step)
+                        self._last_lr = list(lr.last_values)
+                    else:
+                        self._remember(groups)
+                return
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        """The LR of the next step (``epoch`` given: of that step, in closed form from ``base_lrs``)."""
+        if self._hyperparameters is None:
+            return self._update_by_get_lr(epoch)
+        groups = self.optimizer.param_groups
+        if len(groups) != self._n_groups:
+            raise group_count_error(self, len(groups))
+        if epoch is None:
+            k = self.last_epoch + 1
+            mode = INITIAL if k == 0 else (CLOSED if self._is_initial else CHAIN)
+        else:
+            k = integer("epoch", epoch, 0) if not isinstance(epoch, float) else epoch
+            mode = CLOSED
+        self._check_time(k)
+        self.last_epoch = k
+        t = self._time(k)
+        for hyperparameter in self._hyperparameters:
+            hyperparameter.advance(groups, t, mode, self.base_lrs)
+        self._remember(groups)
+
+    def _remember(self, groups):
+        """``get_last_lr()``'s values: the LRs just written (tensors as copies, as torch)."""
+        lr = self._hyperparameters[0]
+        if lr.key == "lr" and lr.numbers_only:
+            self._last_lr = list(lr.last_values)
+        else:
+            self._last_lr = [copy_of(g["lr"]) for g in groups]
+
+    def _update_by_get_lr(self, epoch):
+        """torch's own protocol for a subclass that implements ``get_lr()``."""
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed = getattr(self, "_get_closed_form_lr", None)
+                values = closed() if closed is not None else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        groups = self.optimizer.param_groups
+        if len(values) != len(groups):
+            raise ValueError(f"get_lr() returned {len(values)} values for {len(groups)} param groups")
+        for group, lr in zip(groups, values):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(plain_value(lr))
+            else:
+                group["lr"] = lr
+        self._last_lr = [copy_of(g["lr"]) for g in groups]
+
+    # ---- torch's read API ----------------------------------------------------------------------------
+    def get_last_lr(self):
+        """The LR of each param group after the last step (tensors are copies, as torch)."""
+        return self._last_lr
+
+    def get_lr(self):
+        """The LR of each param group at ``last_epoch`` in closed form (warns outside ``step()``, as torch)."""
+        if not self._hyperparameters:
+            raise NotImplementedError
+        if not getattr(self, "_get_lr_called_within_step", False):
+            warnings.warn(_GET_LR_WARNING, UserWarning, stacklevel=2)
+        lr = self._hyperparameters[0]
+        values = lr.values(lr.unit_values(self._time(self.last_epoch)))
+        return [torch.tensor(v, dtype=g["lr"].dtype) if isinstance(g["lr"], torch.Tensor) else v
+                for v, g in zip(values, self.optimizer.param_groups)]
+
+    def _get_closed_form_lr(self):
+        """The closed form at ``last_epoch`` from ``base_lrs`` (no rebase): torch's name."""
+        lr = self._hyperparameters[0]
+        return lr.values(lr.unit_values(self._time(self.last_epoch)), lr.initial)
+
+    # ---- state ---------------------------------------------------------------------------------------
+    #: the constructor arguments a state_dict carries, under torch's attribute names
+    _CONFIG = ()
+
+    def _config(self):
+        """The constructor arguments under torch's attribute names (plain values)."""
+        return {name: getattr(self, name) for name in self._CONFIG}
+
+    def _load_config(self, state):
+        """Take the constructor arguments from a state_dict (as torch, the saved ones win)."""
+        copy_config(state, self._CONFIG, self)
+
+    def state_dict(self):
+        """The scheduler's state: ints, floats, strings, lists, dicts and None only (loads with
+        ``torch.load(weights_only=True)``)."""
+        state = {"last_epoch": self.last_epoch, "_step_count": self._step_count,
+                 "base_lrs": [plain_value(b) for b in self.base_lrs],
+                 "_last_lr": [plain_value(v) for v in self._last_lr]}
+        state.update(self._config())
+        state["lrkit"] = self._lrkit_state()
+        return state
+
+    def _lrkit_state(self):
+        hyperparameters = self._hyperparameters or []
+        return {"format": STATE_FORMAT, "class": type(self).__name__,  # ("tracks": the saved layout's name)
+                "tracks": {key_name(h.key): h.state() for h in hyperparameters}}
+
+    def load_state_dict(self, state_dict):
+        """Load a state (from lrkit, or torch's own ``state_dict()`` of the same class). The argument is
+        not modified. It does not matter whether the optimizer was restored before or after: the groups
+        that still hold this scheduler's own last values are set to the loaded step's values, the others
+        (restored by ``optimizer.load_state_dict``) are left as they are."""
+        if not isinstance(state_dict, dict):
+            raise LrkitTypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
+        groups = self.optimizer.param_groups
+        ours = self._owns(groups)
+        self._load(copy.deepcopy(state_dict))
+        self._adopt(groups, ours)
+
+    def _load(self, state):
+        """Take ``state`` (a private copy) without writing to the optimizer: afterwards every group is
+        expected to hold the loaded values (a group that does not is rebased on at the next step)."""
+        groups = self.optimizer.param_groups
+        self._load_config(state)
+        if "base_lrs" in state:
+            self.base_lrs = [as_float(b) for b in state["base_lrs"]]
+        if "last_epoch" in state:
+            self.last_epoch = state["last_epoch"]
+        if "_step_count" in state:
+            self._step_count = state["_step_count"]
+        self._load_extra(state)
+        self._hyperparameters = self._make_hyperparameters()
+        lrkit_state = state.get("lrkit") if isinstance(state.get("lrkit"), dict) else {}
+        saved = lrkit_state.get("tracks", {}) if isinstance(lrkit_state.get("tracks"), dict) else {}
+        last = state.get("_last_lr")
+        started = self.last_epoch >= 0
+        t = self._time(self.last_epoch) if started else None
+        for h in self._hyperparameters or []:
+            own = saved.get(key_name(h.key))
+            torch_values = (last if own is None and h.key == "lr" and isinstance(last, list) and len(last) == h.n_groups
+                            else None)  # a torch state_dict: its last LRs
+            h.restore(groups, own, t, h.unit_values(t) if started else None, torch_values)
+        if self._hyperparameters and started:
+            self._last_lr = [torch.tensor(v, dtype=g["lr"].dtype) if isinstance(g["lr"], torch.Tensor) else v
+                             for v, g in zip(self._hyperparameters[0].last_values, groups)]
+        elif isinstance(last, list):
+            self._last_lr = last
+
+    def _owns(self, groups):
+        """Per hyperparameter: does each group still hold the value this scheduler wrote last?"""
+        return {key_name(h.key): h.holds_own_values(groups) for h in self._hyperparameters or []}
+
+    def _adopt(self, groups, ours):
+        """Write the loaded values into the groups that held this scheduler's own values before the load."""
+        for h in self._hyperparameters or []:
+            flags = ours.get(key_name(h.key))
+            if flags:
+                h.write_restored(groups, flags)
+
+    def _load_extra(self, state):
+        """Class-specific state besides the constructor arguments."""
+
+    def __repr__(self):
+        return f"{type(self).__name__}(last_epoch={self.last_epoch})"

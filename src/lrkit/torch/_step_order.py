@@ -1,0 +1,71 @@
+"""torch's step-order warning without wrapping ``optimizer.step``.
+
+One ``register_step_post_hook`` per optimizer records that it stepped (a plain attribute store, which
+``torch.compile`` traces without guards). The first ``scheduler.step()`` warns, with torch's message, when
+the optimizer has not stepped yet, unless a gradient of the optimizer is not finite: that is
+``torch.amp.GradScaler`` skipping the step, not a wrong order.
+"""
+import warnings
+import weakref
+
+import torch
+from torch.optim import Optimizer
+
+ORDER_WARNING = (
+    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
+    "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+    "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
+    "will result in PyTorch skipping the first value of the learning rate schedule. "
+    "See more details at "
+    "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate")
+
+
+class Stepped:
+    """``value`` becomes True after the optimizer's first step (set by a step post-hook)."""
+
+    def __init__(self):
+        self.value = False
+
+
+#: optimizer -> its Stepped flag
+STEPPED = weakref.WeakKeyDictionary()
+
+
+def _hook_target(optimizer):
+    """The optimizer whose step runs the hooks: a wrapper that never ran ``Optimizer.__init__``
+    (accelerate's AcceleratedOptimizer) delegates to ``.optimizer``."""
+    while (not hasattr(optimizer, "_optimizer_step_post_hooks")
+           and isinstance(getattr(optimizer, "optimizer", None), Optimizer)):
+        optimizer = optimizer.optimizer
+    return optimizer
+
+
+def watch(optimizer):
+    """The optimizer's Stepped flag, registering the (one) post-hook on first use."""
+    flag = STEPPED.get(optimizer)
+    if flag is None:
+        flag = Stepped()
+
+        def _lrkit_stepped(opt, args, kwargs, _flag=flag):
+            _flag.value = True
+
+        _hook_target(optimizer).register_step_post_hook(_lrkit_stepped)
+        STEPPED[optimizer] = flag
+    return flag
+
+
+def _amp_skipped(optimizer):
+    """True when a gradient of ``optimizer`` is not finite: GradScaler skipped ``optimizer.step()``."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            g = getattr(p, "grad", None)
+            if g is not None and not bool(torch.isfinite(g).all()):
+                return True
+    return False
+
+
+def check_order(optimizer, stacklevel=4):
+    """torch's warning if ``optimizer`` has not stepped yet (and GradScaler did not skip its step)."""
+    flag = STEPPED.get(optimizer)
+    if flag is not None and not flag.value and not _amp_skipped(optimizer):
+        warnings.warn(ORDER_WARNING, UserWarning, stacklevel=stacklevel)

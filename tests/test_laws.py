@@ -434,7 +434,8 @@ def test_restart_values_with_period_mult(start, end, period, mult, peak_mult, n)
 @given(schedules, st.integers(0, 10 ** 6), st.sampled_from([1, 5, 47, 48, 60]), st.booleans(), st.data())
 def test_scaling_is_the_cores_mul_then_add(unit, t, n, with_offset, data):
     """lrkit._scaling.Scaling(scale, offset).values(unit(t)) == [add(mul(unit, s_i), o_i)(t)], bit for bit,
-    for one target, a few (python) and many (numpy); scale_through inverts it: the scale that gives x at u."""
+    for one target, a few (python) and many (numpy); scale_through inverts it (the scale that gives x at u),
+    the same bits for a float, a list and a numpy array."""
     from lrkit._scaling import Scaling, scale_through
     scale = data.draw(st.lists(st.floats(-10.0, 10.0), min_size=n, max_size=n))
     offset = data.draw(st.lists(st.floats(0.0, 1.0), min_size=n, max_size=n)) if with_offset else None
@@ -445,10 +446,15 @@ def test_scaling_is_the_cores_mul_then_add(unit, t, n, with_offset, data):
             for s, o in zip(scale, offset or [0.0] * n)]
     assert [v.hex() for v in got] == [float(w).hex() for w in want]
     assert Scaling(scale, offset).values_each([u] * n) == got
-    x = data.draw(st.floats(0.0, 10.0))
-    if u:
-        s0 = scale_through(x, offset[0] if offset else None, u)
-        assert Scaling([s0], offset and offset[:1]).values(u)[0] == pytest.approx(x, rel=1e-12, abs=1e-12)
+    xs = data.draw(st.lists(st.floats(0.0, 10.0), min_size=n, max_size=n))
+    if 1e-100 < abs(u) < 1e100:  # (no overflow or underflow in (x - a) / u)
+        anchors = offset if added else None
+        scales = scale_through(xs, u, anchors)  # the scale that puts each x on the curve at u
+        assert scales == [scale_through(x, u, a) for x, a in zip(xs, anchors or [0.0] * n)]
+        array = scale_through(np.array(xs), u, None if anchors is None else np.array(anchors))
+        assert [v.hex() for v in array.tolist()] == [v.hex() for v in scales]
+        for x, a, v in zip(xs, anchors or [0.0] * n, Scaling(scales, anchors).values(u)):
+            assert abs(v - x) <= 1e-15 * (abs(x) + abs(a)) + 1e-300, (x, a, u, v)  # (a few ulps)
 
 
 @LAW

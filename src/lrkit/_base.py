@@ -79,18 +79,20 @@ class Schedule:
             return self._call_default(step)
         return self._f(ns.to_float(step), ns)
 
-    def scalar(self, t):
-        """``schedule(t)`` for a Python int or float ``t >= 0``, which is not checked: the per-step path
-        that ``schedule(t)`` takes after its checks, for an adapter that evaluates once per optimizer step.
-        The first call evaluates the formula, later ones a compiled copy of it (bit for bit the same).
+    def per_step(self):
+        """The per-step path as a function: ``f(t) == schedule(t)``, bit for bit, for a Python int or float
+        ``t >= 0`` (not checked), compiled now (``lrkit._compile``), for an adapter that evaluates once per
+        optimizer step. Where Python floats overflow ``f`` raises OverflowError (``schedule(t)`` gives
+        numpy's value there).
 
-        >>> cosine(1.0, 0.0, steps=4).scalar(2)
+        >>> f = cosine(1.0, 0.0, steps=4).per_step()
+        >>> f(2)
         0.5
         """
-        try:
-            return self._scalar(t)
-        except OverflowError:
-            return self._overflowed(t)
+        from ._compile import compile_scalar
+        compiled = compile_scalar(self)
+        object.__setattr__(self, "_scalar", compiled)
+        return compiled
 
     def _overflowed(self, t):
         """The value at ``t`` where Python floats overflowed: numpy gives inf (or an inf a ``where`` discards)."""

@@ -12,7 +12,7 @@ schedulers follow a hand edit of the LR).
 >>> s = Scaling([0.1, 0.01], [0.001, 0.0])
 >>> s.values(0.5)
 [0.051000000000000004, 0.005]
->>> scale_through(0.3, 0.1, 0.5)
+>>> scale_through(0.3, 0.5, 0.1)
 0.39999999999999997
 """
 import numpy as np
@@ -21,27 +21,35 @@ import numpy as np
 ARRAY_FROM = 48
 
 
-def scale_through(x, anchor, u):
+def scale_through(x, u, anchor=None):
     """The scale whose curve passes through ``x`` at unit value ``u`` around ``anchor``: ``(x - anchor) / u``.
 
-    Floats or numpy arrays; ``anchor=None`` is 0 (``x / u``: the same bits as ``(x - 0.0) / u``).
+    ``x``: a float, a list of floats (``anchor``: a list, or None) or a numpy array (``anchor``: an array,
+    or None); None is 0 (``x / u``: the same bits as ``(x - 0.0) / u``).
     """
+    if type(x) is list:
+        if anchor is None:
+            return [x[0] / u] if len(x) == 1 else [v / u for v in x]
+        return [(v - a) / u for v, a in zip(x, anchor)]
     return x / u if anchor is None else (x - anchor) / u
 
 
 class Scaling:
-    """Per-target ``scale`` and ``offset`` of one unit curve (lists of floats, not changed once made).
-
-    ``offset`` is None when every offset is 0. ``arrays``: the same two lists as numpy arrays, when the
-    caller has them already (else made on first use, for ``ARRAY_FROM`` targets or more).
-    """
+    """Per-target ``scale`` and ``offset`` of one unit curve: lists of floats (``offset`` None when every
+    offset is 0), which a caller may replace (not change in place); ``values`` notices."""
 
     __slots__ = ("scale", "offset", "_arrays")
 
-    def __init__(self, scale, offset=None, arrays=None):
+    def __init__(self, scale, offset=None):
         self.scale = scale
         self.offset = offset if offset is not None and any(offset) else None
-        self._arrays = arrays
+        self._arrays = None
+
+    def take_arrays(self, scale, offset=None):
+        """New scales and offsets given as numpy arrays (kept: ``values`` does not convert the lists again)."""
+        self.scale = scale.tolist()
+        self.offset = None if offset is None else offset.tolist()
+        self._arrays = (self.scale, self.offset, scale, offset)
 
     def values(self, u):
         """Every target's value at the unit value ``u``."""
@@ -54,10 +62,10 @@ class Scaling:
                 return [u * s for s in scale]
             return [u * s + o for s, o in zip(scale, offset)]
         arrays = self._arrays
-        if arrays is None:
-            arrays = self._arrays = (np.asarray(scale, dtype=np.float64),
+        if arrays is None or arrays[0] is not scale or arrays[1] is not offset:
+            arrays = self._arrays = (scale, offset, np.asarray(scale, dtype=np.float64),
                                      None if offset is None else np.asarray(offset, dtype=np.float64))
-        scale, offset = arrays
+        scale, offset = arrays[2], arrays[3]
         return (scale * u).tolist() if offset is None else (scale * u + offset).tolist()
 
     def values_each(self, units):

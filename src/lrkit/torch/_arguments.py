@@ -2,6 +2,7 @@
 import copy
 import math
 import numbers
+import operator
 import types
 
 import torch
@@ -10,7 +11,8 @@ from torch.optim import Optimizer
 from .. import _checks as check
 from .._errors import LrkitTypeError, LrkitValueError
 
-_NUMBERS = {float, int}
+NUMBERS = {float, int}
+get_lr = operator.itemgetter("lr")
 
 
 def check_optimizer(optimizer):
@@ -99,8 +101,8 @@ def copy_of(value):
 
 def group_values(optimizer):
     """Each group's LR (tensors as copies): ``get_last_lr()`` of a scheduler that writes no values itself."""
-    lrs = [g["lr"] for g in optimizer.param_groups]
-    if set(map(type, lrs)) <= _NUMBERS:
+    lrs = list(map(get_lr, optimizer.param_groups))
+    if NUMBERS.issuperset(map(type, lrs)):
         return lrs
     return [copy_of(v) for v in lrs]
 

@@ -225,8 +225,7 @@ class ScheduleLR(LRScheduler):
         self._plateau_state = self.plateau.update(before, metric)
         if self._plateau_state.reductions != before.reductions:
             groups = self.optimizer.param_groups
-            lr = self._hyperparameters[0]
-            lr.write(groups, lr.values(lr.unit_values(self._time(self.last_epoch))))
+            self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch))
             self._remember(groups)
 
     @property

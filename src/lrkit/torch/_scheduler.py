@@ -122,10 +122,11 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 groups = self.optimizer.param_groups
                 if len(groups) != self._n_groups:
                     raise group_count_error(self, len(groups))
-                wrote = False
-                for hyperparameter in self._hyperparameters:
-                    if hyperparameter.advance(groups, k):
-                        wrote = True
+                hyperparameters = self._hyperparameters
+                wrote = hyperparameters[0].advance(groups, k)
+                if len(hyperparameters) > 1:  # (momentum too)
+                    for hyperparameter in hyperparameters[1:]:
+                        wrote = hyperparameter.advance(groups, k) or wrote
                 self.last_epoch = k
                 if wrote:
                     lr = self._hyperparameters[0]

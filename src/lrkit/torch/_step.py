@@ -5,17 +5,18 @@ A scheduler drives one or more param-group keys (``"lr"``, ``"momentum"``, ``("b
 base value of 1), turned into the group's value by the core's :class:`lrkit._scaling.Scaling`
 (``unit * scale_i + offset_i``). A step (``advance``):
 
-1. sees what others wrote into the groups since its own last write (a hand edit, another scheduler);
-2. rebases a chainable hyperparameter on it (``rebase``: the closed form rescaled through the new value,
-   ``scale_through(x, anchor, unit(t - 1))``, as torch's chain computes), or overwrites it;
-3. evaluates the unit schedules at ``t`` (the core's per-step path, ``Schedule.scalar``);
-4. turns the unit values into group values (``Scaling``) and writes them (``write``): python numbers
-   replaced, tensors filled in place; a step whose unit values did not change writes nothing.
+1. evaluates the unit schedules at ``t`` (the core's per-step path, ``Schedule.per_step``);
+2. if nobody else wrote into the groups since its own last write, writes the new values (or nothing,
+   when the unit values did not change): the usual step;
+3. otherwise (a hand edit, another scheduler) rebases a chainable hyperparameter on the values the groups
+   hold now (``rebase``: the closed form rescaled through each, the core's ``scale_through(x, unit(t - 1),
+   anchor)``, as torch's chain computes) or overwrites them, and writes.
 
-The common step (every group holds a python number, one unit schedule, nothing pending) takes a shortcut
-through steps 1 and 4 with a group access strategy chosen once: ``OneGroup`` for an optimizer with one
-param group, ``GroupList`` for several (whole lists at C speed), ``TupleEntry`` for ``("betas", j)``.
-They only read, check and write; the rules above are the routine's.
+What a step reads, compares and writes depends on what the groups hold, a strategy the hyperparameter
+switches as they change: ``OneGroup`` (one param group holding a python number: no lists), ``GroupList``
+(several: whole lists at C speed, numpy for many), ``TupleEntry`` (``("betas", j)``) and ``AnyGroups``
+(tensors filled in place, groups left alone, a unit schedule per group, adjusted values). Strategies
+only read, compare and write; the rules are the routine's.
 """
 import operator
 from collections import deque
@@ -46,10 +47,10 @@ def key_name(key):
 
 
 # =================================================================================================
-# group access strategies of the common step (python numbers in the groups)
+# group access strategies: what the step reads, compares and writes, for each layout of the groups
 # =================================================================================================
 class OneGroup:
-    """An optimizer with one param group: no lists to build, no loops."""
+    """An optimizer with one param group holding a python number: no lists to build, no loops."""
 
     __slots__ = ("key",)
 
@@ -59,27 +60,52 @@ class OneGroup:
     def read(self, groups):
         return [groups[0][self.key]]
 
-    def untouched(self, groups, written):
-        """Does the group still hold the object written last?"""
-        return groups[0][self.key] is written[0]
+    def untouched(self, groups, h):
+        """Does the group still hold the object ``h`` wrote last?"""
+        return groups[0][self.key] is h.written[0]
 
-    def overwrite(self, groups, written, scaling, u):
-        """The values at unit value ``u``, written if the group still holds the object written last
-        (None, nothing written, otherwise)."""
+    def overwrite(self, groups, h, units):
+        """Write the values of ``units`` if the group still holds the object written last: True; else
+        nothing is written and the answer is ``changes``'s."""
         group = groups[0]
-        if group[self.key] is not written[0]:
-            return None
-        values = scaling.values(u)
+        c = group[self.key]
+        o = h.written[0]
+        if c is not o:  # (``_compare``, inline)
+            if type(c) is not float:
+                return None
+            if c == o:
+                h.written = [c]
+                return [c], (), None
+            return [c], (0,), None
+        h.written = h.last_values = values = h.scaling.values(units[0])
         group[self.key] = values[0]
-        return values
+        return True
 
-    def write(self, groups, values):
+    def changes(self, groups, h):
+        """``(current values, indices of the groups that hold another number than written last, None)``;
+        None where a group holds something else than a python float (``AnyGroups`` then looks)."""
+        return self._compare(groups[0][self.key], h)
+
+    @staticmethod
+    def _compare(c, h):
+        o = h.written[0]
+        if c is o:
+            return [c], (), None
+        if type(c) is not float:
+            return None
+        if c == o:  # an equal value in a new object (a restored optimizer): adopt it
+            h.written = [c]
+            return [c], (), None
+        return [c], (0,), None
+
+    def write(self, groups, h, units):
+        h.written = h.last_values = values = h.scaling.values(units[0])
         groups[0][self.key] = values[0]
 
 
 class GroupList:
-    """Several param groups: read, compare and write whole lists at C speed; from ``ARRAY_FROM`` groups
-    on, ``Scaling`` computes the values with numpy."""
+    """Several param groups holding python numbers: read, compare and write whole lists at C speed;
+    from ``ARRAY_FROM`` groups on, compare with numpy (and ``Scaling`` computes with numpy)."""
 
     __slots__ = ("key", "get", "many")
 
@@ -91,33 +117,37 @@ class GroupList:
     def read(self, groups):
         return list(map(self.get, groups))
 
-    def untouched(self, groups, written):
-        return list(map(self.get, groups)) == written
+    def untouched(self, groups, h):
+        return list(map(self.get, groups)) == h.written
 
-    def overwrite(self, groups, written, scaling, u):
+    def overwrite(self, groups, h, units):
         """As ``OneGroup.overwrite``: a few groups are checked and written in one pass (given back their
         previous objects if one of them turns out changed), many are read and compared first."""
-        key = self.key
+        key, written = self.key, h.written
         if groups[0][key] is not written[0]:  # (the first group changed: likely all, as in a chain)
-            return None
-        if self.many and list(map(self.get, groups)) != written:
-            return None
-        values = scaling.values(u)
+            return self.changes(groups, h)
+        if self.many:
+            current = list(map(self.get, groups))
+            if current != written:
+                return _number_changes(current, h, True)
+        values = h.scaling.values(units[0])
         try:
             if self.many:
                 _drain(map(_setitem, groups, repeat(key), values))
-                return values
+                h.written = h.last_values = values
+                return True
             for g, o, v in zip(groups, written, values):
                 if g[key] is not o:
                     break
                 g[key] = v
             else:
-                return values
+                h.written = h.last_values = values
+                return True
         except BaseException:
             self._undo(groups, written, values)
             raise
         self._undo(groups, written, values)
-        return None
+        return self.changes(groups, h)
 
     def _undo(self, groups, written, values):
         """Give the groups written by an interrupted pass their previous objects back."""
@@ -127,12 +157,38 @@ class GroupList:
                 break
             g[key] = o
 
-    def write(self, groups, values):
+    def changes(self, groups, h):
+        current = list(map(self.get, groups))
+        return _number_changes(current, h, self.many)
+
+    def write(self, groups, h, units):
+        h.written = h.last_values = values = h.scaling.values(units[0])
         _drain(map(_setitem, groups, repeat(self.key), values))
 
 
+def _number_changes(current, h, many):
+    """``changes`` of groups that held python numbers after the last write (numpy compares many)."""
+    written = h.written
+    if current == written:
+        h.written = current  # (equal values in new objects, as after restoring an optimizer: adopt them)
+        return current, (), None
+    if many and set(map(type, current)) == _FLOATS and set(map(type, written)) == _FLOATS:
+        old = np.array(written, dtype=np.float64)
+        if not np.isnan(old).any():  # (a NaN written last is unchanged only as the same object)
+            new = np.array(current, dtype=np.float64)
+            differ = new != old
+            if np.count_nonzero(differ) == len(current):  # (a chain: every group, as a range)
+                return current, range(len(current)), new
+            return current, np.flatnonzero(differ).tolist(), new
+    edited = [i for i, (c, o) in enumerate(zip(current, written)) if c is not o and c != o]
+    if any(type(current[i]) is not float for i in edited):
+        return None
+    return current, edited, None
+
+
 class TupleEntry:
-    """Entry ``j`` of a tuple in every group (``("betas", 0)``: Adam's beta1): a new tuple per write."""
+    """Entry ``j`` of a tuple in every group (``("betas", 0)``: Adam's beta1), python numbers: a new
+    tuple per write."""
 
     __slots__ = ("name", "index")
 
@@ -143,24 +199,98 @@ class TupleEntry:
         name, j = self.name, self.index
         return [g[name][j] for g in groups]
 
-    def untouched(self, groups, written):
-        return self.read(groups) == written
+    def untouched(self, groups, h):
+        return self.read(groups) == h.written
 
-    def overwrite(self, groups, written, scaling, u):
-        if self.read(groups) != written:
-            return None
-        values = scaling.values(u)
-        self.write(groups, values)
-        return values
+    def overwrite(self, groups, h, units):
+        current = self.read(groups)
+        if current != h.written:
+            return _number_changes(current, h, False)
+        self.write(groups, h, units)
+        return True
 
-    def write(self, groups, values):
+    def changes(self, groups, h):
+        return _number_changes(self.read(groups), h, False)
+
+    def write(self, groups, h, units):
+        h.written = h.last_values = values = h.scaling.values(units[0])
         name, j = self.name, self.index
         for g, v in zip(groups, values):
             old = g[name]
             g[name] = (v, *old[1:]) if j == 0 else (*old[:j], v, *old[j + 1:])
 
 
-def _access(key, n):
+class AnyGroups:
+    """Any groups: tensors (filled in place, seen changed by their version, then by value in their dtype:
+    a float32 LR holds our value rounded), groups left alone, a unit schedule per group, adjusted values."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key):
+        self.key = key
+
+    def read(self, groups):
+        key = self.key
+        if type(key) is str:
+            return [g[key] for g in groups]
+        name, j = key
+        return [g[name][j] for g in groups]
+
+    def untouched(self, groups, h):
+        return not self.changes(groups, h)[1]
+
+    def overwrite(self, groups, h, units):
+        changes = self.changes(groups, h)
+        if changes[1]:
+            return changes
+        self.write(groups, h, units)
+        return True
+
+    def changes(self, groups, h):
+        """As ``OneGroup.changes`` for any groups; an edited tensor's value is read as a float."""
+        current = self.read(groups)
+        written, last, versions = h.written, h.last_values, h.tensor_versions
+        edited = []
+        for i, (j, c, o) in enumerate(zip(h.unit_of_group, current, written)):
+            if j is None or o is None:
+                continue
+            if isinstance(c, torch.Tensor):
+                if c is not o or c._version != versions.get(i):
+                    x = c.item()
+                    if x != torch.tensor(last[i], dtype=c.dtype).item():
+                        current[i] = x
+                        edited.append(i)
+            elif c is not o and c != last[i]:
+                current[i] = as_float(c)
+                edited.append(i)
+        return current, edited, None
+
+    def write(self, groups, h, units):
+        """Write each group's value (None: leave it): tensors in place (``fill_``), numbers replaced; the
+        number strategy takes over again once every group holds a python number."""
+        values = h.values(units)
+        written = list(h.written)
+        numbers_only = True
+        versions = {}
+        for i, (g, v) in enumerate(zip(groups, values)):
+            if v is None:
+                continue
+            c = h.get(g)
+            if isinstance(c, torch.Tensor):
+                c.fill_(v)
+                written[i] = c
+                versions[i] = c._version
+                numbers_only = False
+            else:
+                h.put(g, v)
+                written[i] = v
+        h.written, h.last_values, h.tensor_versions = written, list(values), versions
+        h.numbers_only = numbers_only and h.drives_every_group
+        if numbers_only and h.number_access is not None:
+            h.access = h.number_access
+
+
+def _number_access(key, n):
     if not isinstance(key, str):
         return TupleEntry(key)
     return OneGroup(key) if n == 1 else GroupList(key, n)
@@ -194,9 +324,11 @@ class Hyperparameter:
         self.n_groups = n
         self.drives_every_group = all(j is not None for j in self.unit_of_group)
         self.unit = self.units[0] if self.drives_every_group and len(self.units) == 1 else None
-        self._unit_at = None if self.unit is None else self.unit.scalar
-        # the common step's group access; None: always the full step (several units, undriven groups, adjust)
-        self.access = _access(key, n) if self.unit is not None and adjust is None else None
+        self._unit_at = None if self.unit is None else self.unit.per_step()
+        # the group access: for groups that all hold python numbers (one unit, no adjust), or any groups
+        self.number_access = _number_access(key, n) if self.unit is not None and adjust is None else None
+        self.any_access = AnyGroups(key)
+        self.access = self.any_access
         self.unit_shared_with = None  # a hyperparameter with the same unit, advanced first (CyclicLR's lr)
         self.time = None                # the time of the last write
         self.last_units = None          # the unit values at that time
@@ -214,53 +346,76 @@ class Hyperparameter:
         hold its value of ``base_values``), ``CLOSED`` (the closed form from the initial scaling).
         """
         access = self.access
-        if mode is CHAIN and access is not None and self.numbers_only and not self.offsets_moved:
-            shared = self.unit_shared_with
-            u = shared.last_units[0] if shared is not None and shared.time == t else self._unit_at(t)
-            last = self.last_units
-            if last is not None and u == last[0]:
-                if access.untouched(groups, self.written):
-                    self.time = t
-                    return False
-            elif u != 0.0 or not self.rebased:  # (a rebased curve at 0.0 forgets the edit: the full step)
-                values = access.overwrite(groups, self.written, self.scaling, u)
-                if values is not None:
-                    self.written = self.last_values = values
-                    self.time, self.last_units = t, [u]
-                    return True
-            return self._full_step(groups, t, mode, [u], base_values)
-        return self._full_step(groups, t, mode, None, base_values)
-
-    def _full_step(self, groups, t, mode, units, base_values):
-        if units is None:
+        unit_at = self._unit_at
+        shared = self.unit_shared_with
+        if unit_at is None:
             units = self.unit_values(t)
+        elif shared is not None and shared.time == t:
+            units = shared.last_units
+        else:
+            try:
+                units = [unit_at(t)]
+            except OverflowError:  # (where Python floats overflow: the schedule's own value)
+                units = [self.unit(t)]
+        # the hand-off: where a rebased closed form passes exactly through its anchor (a unit value of 0.0),
+        # torch's chain forgets the edit (``_forget_edits``, before writing)
+        at_anchor = 0.0 in units
         if mode is CHAIN:
-            current, edited, array = self.edits(groups)
+            changes = False  # (not looked at yet)
+            if not self.offsets_moved:  # the usual step: nobody else wrote into the groups since our last write
+                if units == self.last_units:
+                    if access.untouched(groups, self):
+                        self.time = t
+                        return False
+                elif not (self.rebased and at_anchor):
+                    changes = access.overwrite(groups, self, units)  # (what the groups hold, if not written)
+                    if changes is True:
+                        self.time, self.last_units = t, units
+                        return True
+            # someone else did (another scheduler, a hand edit): rebase a chainable hyperparameter on the
+            # values the groups hold now, overwrite them otherwise
+            if changes is False:
+                changes = access.changes(groups, self)
+            if changes is None:  # a group holds something else than a python float now: look at each
+                access = self.access = self.any_access
+                changes = access.changes(groups, self)
+            current, edited, array = changes
             if self.offsets_moved:  # an edit kept as an offset is taken back as a scale now
                 anchors = self.initial.offsets()
                 edited = sorted(set(edited) | {i for i, (o, a) in enumerate(zip(self.scaling.offsets(), anchors))
                                                if o != a})
-                array = None
+                current, array = [as_float(x) for x in current], None
             if edited:
                 if self.chainable:
-                    self.rebase(edited, current, self.previous_units(t), array)
+                    previous = self.last_units if self.time == t - 1 else self.previous_units(t)
+                    if len(edited) == self.n_groups and self.unit is not None and previous[0] != 0:
+                        # a chain (or an edit of every group): the closed form through all the new values
+                        scaling, anchors = self.scaling, self.initial.offset
+                        if scaling is self.initial:  # (the initial scaling is never changed)
+                            scaling = self.scaling = Scaling(scaling.scale, anchors)
+                        if array is None:
+                            scaling.scale, scaling.offset = scale_through(current, previous[0], anchors), anchors
+                        else:
+                            anchors = None if anchors is None else np.asarray(anchors, dtype=np.float64)
+                            scaling.take_arrays(scale_through(array, previous[0], anchors), anchors)
+                        self.rebased, self.offsets_moved = True, False
+                    else:
+                        self.rebase(edited, current, previous)
             elif units == self.last_units:
-                if self.numbers_only:
-                    self.written = current  # equal values in new objects (a restored optimizer): adopt them
                 self.time = t
                 return False
         else:
             self.reset()
-            self.numbers_only = False  # (``write`` then looks at every group: one may hold a tensor now)
+            access = self.access = self.any_access  # (every group looked at: one may hold a tensor now)
             if mode is INITIAL and self.chainable:
-                current = self.read(groups)
-                edited = [i for i, (j, c, b) in enumerate(zip(self.unit_of_group, current, base_values))
-                          if j is not None and as_float(c) != as_float(b)]
+                current = [as_float(x) for x in access.read(groups)]
+                edited = [i for i, (j, x, b) in enumerate(zip(self.unit_of_group, current, base_values))
+                          if j is not None and x != as_float(b)]
                 if edited:
                     self.rebase(edited, current, [1.0] * len(self.units))
-        if self.chainable:
-            self._forget_edits_at_anchor(units)
-        self.write(groups, self.values(units))
+        if self.rebased and at_anchor:
+            self._forget_edits(units)
+        access.write(groups, self, units)
         self.time, self.last_units = t, units
         return True
 
@@ -298,80 +453,28 @@ class Hyperparameter:
         offset = self.scaling.offsets()[i]
         return add(s, offset) if offset != 0 else s
 
-    # ---- seeing edits and rebasing on them -------------------------------------------------------------
-    def read(self, groups):
-        if self.access is not None:
-            return self.access.read(groups)
-        key = self.key
-        if type(key) is str:
-            return [g[key] for g in groups]
-        name, j = key
-        return [g[name][j] for g in groups]
-
-    def edits(self, groups):
-        """The groups' current values, the indices of those that no longer hold the value written last
-        (numbers by value, tensors by version, then by value in their dtype: a float32 LR holds our value
-        rounded) and, when every group holds a python float, the current values as a numpy array."""
-        current = self.read(groups)
-        written = self.written
-        if self.numbers_only:
-            if current == written:
-                return current, (), None
-            if (self.n_groups >= ARRAY_FROM and set(map(type, current)) == _FLOATS
-                    and set(map(type, written)) == _FLOATS):
-                old = np.array(written, dtype=np.float64)
-                if not np.isnan(old).any():  # (a NaN written last is unchanged only as the same object)
-                    new = np.array(current, dtype=np.float64)
-                    return current, np.flatnonzero(new != old).tolist(), new
-        edited = []
-        for i, (c, o) in enumerate(zip(current, written)):
-            if self.unit_of_group[i] is None or o is None:
-                continue
-            if isinstance(c, torch.Tensor):
-                self.numbers_only = False
-                if c is not o or c._version != self.tensor_versions.get(i):
-                    if c.item() != torch.tensor(self.last_values[i], dtype=c.dtype).item():
-                        edited.append(i)
-            elif c is not o and c != self.last_values[i]:
-                edited.append(i)
-        return current, edited, None
-
-    def rebase(self, edited, current, previous, array=None):
-        """Groups ``edited`` hold ``current[i]`` instead of the value of the previous step: rescale the
-        closed form through each around its anchor (``scale_through(x, anchor, previous unit value)``), as
-        torch's chain does. Where the previous unit value is 0 there is no scale to take: the edit is kept
-        as an offset, taken back as a scale at the next step. ``array``: ``current`` as numpy floats."""
-        anchors = self.initial.offset
-        if len(edited) == self.n_groups and self.unit is not None and previous[0] != 0:
-            previous_unit = previous[0]
-            if array is not None:
-                anchor_array = None if anchors is None else np.asarray(anchors, dtype=np.float64)
-                scale = scale_through(array, anchor_array, previous_unit)
-                self.scaling = Scaling(scale.tolist(), anchors, (scale, anchor_array))
-            else:
-                anchors = self.initial.offsets()
-                self.scaling = Scaling([scale_through(as_float(x), a, previous_unit) for x, a in zip(current, anchors)],
-                                       self.initial.offset)
-            self.rebased, self.offsets_moved = True, False
-            return
+    # ---- rebasing on edits ---------------------------------------------------------------------------
+    def rebase(self, edited, current, previous):
+        """Groups ``edited`` hold ``current[i]`` (a float) instead of the value of the previous step:
+        rescale the closed form through each around its anchor, as torch's chain does (the core's
+        ``scale_through(x, previous unit value, anchor)``; a chain, every group at once: ``advance``).
+        Where the previous unit value is 0 there is no scale to take: the edit is kept as an offset, taken
+        back as a scale at the next step."""
         scaling = self.scaling
         scale, offset, anchors = list(scaling.scale), scaling.offsets(), self.initial.offsets()
         for i in edited:
             previous_unit = previous[self.unit_of_group[i]]
-            x = as_float(current[i])
             if previous_unit != 0:
-                scale[i] = scale_through(x, anchors[i], previous_unit)
+                scale[i] = scale_through(current[i], previous_unit, anchors[i])
                 offset[i] = anchors[i]
             else:
-                offset[i] = offset[i] + (x - scaling.value(i, previous_unit))
+                offset[i] = offset[i] + (current[i] - scaling.value(i, previous_unit))
         self.scaling = Scaling(scale, offset if offset != anchors else self.initial.offset)
         self.rebased, self.offsets_moved = True, offset != anchors
 
-    def _forget_edits_at_anchor(self, units):
-        """Where a rebased closed form passes exactly through its anchor (a unit value of 0.0), torch's
-        chain forgets the edit: those groups take their initial scale back."""
-        if not self.rebased or 0.0 not in units:
-            return
+    def _forget_edits(self, units):
+        """Where a rebased closed form passes exactly through its anchor (a unit value of 0.0), torch's chain
+        forgets the edit: the groups whose unit value is 0.0 take their initial scale back."""
         scale, initial = list(self.scaling.scale), self.initial.scale
         for i, j in enumerate(self.unit_of_group):
             if j is not None and units[j] == 0.0:
@@ -392,41 +495,14 @@ class Hyperparameter:
         self.scaling = Scaling(scale if rebased else initial.scale, offset if moved else initial.offset)
         self.rebased, self.offsets_moved = rebased, moved
 
-    # ---- writing -----------------------------------------------------------------------------------------
-    def write(self, groups, values):
-        """Write ``values`` (None: leave the group) into the groups: python numbers replaced, tensors
-        filled in place (``fill_``)."""
-        if self.numbers_only and self.access is not None:
-            self.access.write(groups, values)
-            self.written = self.last_values = values
-            return
-        written = list(self.written)
-        numbers_only = True
-        versions = {}
-        for i, (g, v) in enumerate(zip(groups, values)):
-            if v is None:
-                continue
-            c = self._get(g)
-            if isinstance(c, torch.Tensor):
-                c.fill_(v)
-                written[i] = c
-                versions[i] = c._version
-                numbers_only = False
-            else:
-                self._set(g, v)
-                written[i] = v
-        self.written = written
-        self.last_values = list(values)
-        self.tensor_versions = versions
-        self.numbers_only = numbers_only and self.drives_every_group
-
-    def _get(self, group):
+    # ---- one group's value -------------------------------------------------------------------------------
+    def get(self, group):
         key = self.key
         if type(key) is str:
             return group[key]
         return group[key[0]][key[1]]
 
-    def _set(self, group, value):
+    def put(self, group, value):
         key = self.key
         if type(key) is str:
             group[key] = value
@@ -434,6 +510,10 @@ class Hyperparameter:
             name, j = key
             old = group[name]
             group[name] = (*old[:j], value, *old[j + 1:])
+
+    def rewrite(self, groups, t):
+        """Write the values of time ``t`` again (the plateau stage moved), without looking for edits."""
+        self.access.write(groups, self, self.unit_values(t))
 
     # ---- state ---------------------------------------------------------------------------------------------
     def state(self):
@@ -466,8 +546,8 @@ class Hyperparameter:
             self.time = self.last_units = None
         self.written = list(self.last_values)  # compared by value at the next step
         self.tensor_versions = {i: -1 for i, g in enumerate(groups)
-                                if i < self.n_groups and isinstance(self._get(g), torch.Tensor)}
-        self.numbers_only = not self.tensor_versions and self.drives_every_group
+                                if i < self.n_groups and isinstance(self.get(g), torch.Tensor)}
+        self._choose_access()
 
     def holds_own_values(self, groups):
         """Does each group still hold the value this hyperparameter wrote last?"""
@@ -476,7 +556,7 @@ class Hyperparameter:
             if i >= self.n_groups or self.written[i] is None:
                 flags.append(False)
                 continue
-            c = self._get(g)
+            c = self.get(g)
             if isinstance(c, torch.Tensor):
                 flags.append(c is self.written[i] and c._version == self.tensor_versions.get(i))
             else:
@@ -487,14 +567,20 @@ class Hyperparameter:
         """Write the restored values into the groups flagged (those that held our own values before a load)."""
         for i, g in enumerate(groups):
             if i < len(flags) and flags[i] and self.last_values[i] is not None:
-                c = self._get(g)
+                c = self.get(g)
                 if isinstance(c, torch.Tensor):
                     c.fill_(self.last_values[i])
                     self.tensor_versions[i] = c._version
                     self.written[i] = c
                 else:
-                    self._set(g, self.last_values[i])
+                    self.put(g, self.last_values[i])
+        self._choose_access()
+
+    def _choose_access(self):
+        """The number strategy when every group holds a number written here (and it applies), else ``AnyGroups``."""
         self.numbers_only = not self.tensor_versions and self.drives_every_group
+        numbers = self.numbers_only and self.number_access is not None and None not in self.last_values
+        self.access = self.number_access if numbers else self.any_access
 
     def __eq__(self, other):
         if not isinstance(other, Hyperparameter):

@@ -123,13 +123,13 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 if len(groups) != self._n_groups:
                     raise group_count_error(self, len(groups))
                 hyperparameters = self._hyperparameters
-                wrote = hyperparameters[0].advance(groups, k)
+                lr = hyperparameters[0]
+                wrote = lr.advance(groups, k)
                 if len(hyperparameters) > 1:  # (momentum too)
                     for hyperparameter in hyperparameters[1:]:
                         wrote = hyperparameter.advance(groups, k) or wrote
                 self.last_epoch = k
                 if wrote:
-                    lr = self._hyperparameters[0]
                     if lr.numbers_only and lr.key == "lr":  # (``_remember``, one call less per step)
                         self._last_lr = list(lr.last_values)
                     else:

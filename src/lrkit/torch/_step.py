@@ -70,7 +70,7 @@ class OneGroup:
         group = groups[0]
         c = group[self.key]
         o = h.written[0]
-        if c is not o:  # (``_compare``, inline)
+        if c is not o:  # (as ``_compare``, without a call: this runs at every step of a chain)
             if type(c) is not float:
                 return None
             if c == o:
@@ -347,23 +347,25 @@ class Hyperparameter:
         """
         access = self.access
         unit_at = self._unit_at
-        shared = self.unit_shared_with
         if unit_at is None:
             units = self.unit_values(t)
-        elif shared is not None and shared.time == t:
-            units = shared.last_units
         else:
-            try:
-                units = [unit_at(t)]
-            except OverflowError:  # (where Python floats overflow: the schedule's own value)
-                units = [self.unit(t)]
+            shared = self.unit_shared_with
+            if shared is not None and shared.time == t:
+                units = shared.last_units
+            else:
+                try:
+                    units = [unit_at(t)]
+                except OverflowError:  # (where Python floats overflow: the schedule's own value)
+                    units = [self.unit(t)]
         # the hand-off: where a rebased closed form passes exactly through its anchor (a unit value of 0.0),
         # torch's chain forgets the edit (``_forget_edits``, before writing)
         at_anchor = 0.0 in units
+        last_units = self.last_units
         if mode is CHAIN:
             changes = False  # (not looked at yet)
             if not self.offsets_moved:  # the usual step: nobody else wrote into the groups since our last write
-                if units == self.last_units:
+                if units == last_units:
                     if access.untouched(groups, self):
                         self.time = t
                         return False
@@ -387,7 +389,7 @@ class Hyperparameter:
                 current, array = [as_float(x) for x in current], None
             if edited:
                 if self.chainable:
-                    previous = self.last_units if self.time == t - 1 else self.previous_units(t)
+                    previous = last_units if self.time == t - 1 else self.previous_units(t)
                     if len(edited) == self.n_groups and self.unit is not None and previous[0] != 0:
                         # a chain (or an edit of every group): the closed form through all the new values
                         scaling, anchors = self.scaling, self.initial.offset
@@ -401,7 +403,7 @@ class Hyperparameter:
                         self.rebased, self.offsets_moved = True, False
                     else:
                         self.rebase(edited, current, previous)
-            elif units == self.last_units:
+            elif units == last_units:
                 self.time = t
                 return False
         else:

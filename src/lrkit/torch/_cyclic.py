@@ -52,6 +52,24 @@ def _momentum_key(optimizer, cycle_momentum):
     return use_beta1, (("betas", 0) if use_beta1 else "momentum")
 
 
+def _cycle_momentum(scheduler, optimizer, cycle_momentum, checks):
+    """torch's ``cycle_momentum`` set-up (CyclicLR, OneCycleLR): ``use_beta1``, the group key, and each
+    group's ``base_momentums`` and ``max_momentums``, checked in the order of ``checks`` (name, value)."""
+    scheduler.cycle_momentum = cycle_momentum
+    scheduler.use_beta1, scheduler._momentum_key = _momentum_key(optimizer, cycle_momentum)
+    if cycle_momentum:
+        momenta = {name: per_group(name, optimizer, value, number) for name, value in checks}
+        scheduler.base_momentums, scheduler.max_momentums = momenta["base_momentum"], momenta["max_momentum"]
+
+
+def _write_momentum(scheduler, optimizer):
+    """Each group starts at its max momentum and records its max and base ones (torch's protocol)."""
+    for m, b, group in zip(scheduler.max_momentums, scheduler.base_momentums, optimizer.param_groups):
+        _set_momentum(group, scheduler._momentum_key, m)
+        group["max_momentum"] = m
+        group["base_momentum"] = b
+
+
 def _set_momentum(group, key, value):
     """Write a momentum value into a group as torch does (a tensor is filled in place)."""
     if isinstance(key, tuple):
@@ -95,11 +113,8 @@ class CyclicLR(LRScheduler, torch_lr_scheduler.CyclicLR):
         self._scale_fn_custom = scale_fn
         self.scale_mode = scale_mode
         self._init_scale_fn()
-        self.cycle_momentum = cycle_momentum
-        self.use_beta1, self._momentum_key = _momentum_key(optimizer, cycle_momentum)
-        if cycle_momentum:
-            self.base_momentums = per_group("base_momentum", optimizer, base_momentum, number)
-            self.max_momentums = per_group("max_momentum", optimizer, max_momentum, number)
+        _cycle_momentum(self, optimizer, cycle_momentum,
+                        (("base_momentum", base_momentum), ("max_momentum", max_momentum)))
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 if isinstance(group["lr"], torch.Tensor):
@@ -107,10 +122,7 @@ class CyclicLR(LRScheduler, torch_lr_scheduler.CyclicLR):
                 else:
                     group["lr"] = lr
             if cycle_momentum:
-                for m, b, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
-                    _set_momentum(group, self._momentum_key, m)
-                    group["max_momentum"] = m
-                    group["base_momentum"] = b
+                _write_momentum(self, optimizer)
         self._cyclic_bases = base_lrs
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
@@ -223,16 +235,10 @@ class OneCycleLR(LRScheduler, torch_lr_scheduler.OneCycleLR):
         else:
             max_lrs = [as_float(g.get("max_lr", m)) for m, g in zip(max_lrs, optimizer.param_groups)]
         self.max_lrs = max_lrs
-        self.cycle_momentum = cycle_momentum
-        self.use_beta1, self._momentum_key = _momentum_key(optimizer, cycle_momentum)
-        if cycle_momentum:
-            self.max_momentums = per_group("max_momentum", optimizer, max_momentum, number)
-            self.base_momentums = per_group("base_momentum", optimizer, base_momentum, number)
-            if last_epoch == -1:
-                for m, b, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
-                    _set_momentum(group, self._momentum_key, m)
-                    group["max_momentum"] = m
-                    group["base_momentum"] = b
+        _cycle_momentum(self, optimizer, cycle_momentum,
+                        (("max_momentum", max_momentum), ("base_momentum", base_momentum)))
+        if cycle_momentum and last_epoch == -1:
+            _write_momentum(self, optimizer)
         super().__init__(optimizer, last_epoch)
 
     def _cycle(self):

@@ -13,11 +13,6 @@ import lrkit
 
 ROOT = pathlib.Path(lrkit.__file__).resolve().parent
 
-#: Circles the PyTorch half of issue 11 (branch h11torch) removes: the drop-in module's re-export hub.
-#: Listed so that the core half can land first; the test fails once they are gone, so that this goes too.
-TORCH_HALF_PENDING = frozenset({"lrkit.torch", "lrkit._integrations", "lrkit._torch_shootout"})
-
-
 def module_names(root=ROOT):
     """{dotted module name: path} for every .py file under ``root`` (``__init__`` -> the package)."""
     names = {}
@@ -136,11 +131,8 @@ def describe(graph, component):
 
 def test_no_import_circle_in_src_lrkit():
     graph = import_graph()
-    pending = [c for c in circles(graph) if set(c) <= TORCH_HALF_PENDING]
-    others = [c for c in circles(graph) if not set(c) <= TORCH_HALF_PENDING]
-    assert not others, "import circles:\n" + "\n".join(describe(graph, c) for c in others)
-    assert not TORCH_HALF_PENDING or pending, (
-        "the torch circles are gone: empty TORCH_HALF_PENDING in tests/test_imports.py")
+    found = circles(graph)
+    assert not found, "import circles:\n" + "\n".join(describe(graph, c) for c in found)
 
 
 def test_the_graph_sees_every_kind_of_import(tmp_path):

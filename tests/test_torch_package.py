@@ -1,12 +1,13 @@
 """The shape of lrkit.torch: a package whose public face is the names it always had, private modules of at
 most 800 lines, no import circle through them (lazy imports inside functions included), and a clear error
 naming the extra to install when torch is missing."""
-import ast
 import os
 import subprocess
 import sys
 
 import pytest
+
+from test_imports import circles, import_graph, module_names
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "src")
@@ -21,36 +22,6 @@ PUBLIC = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR"
           "MnistTask", "mnist_shootout"]
 
 
-def _modules():
-    """``{module name: file}`` for every module of src/lrkit."""
-    found = {}
-    for folder, _, files in os.walk(os.path.join(SRC, "lrkit")):
-        for name in files:
-            if name.endswith(".py"):
-                path = os.path.join(folder, name)
-                parts = os.path.relpath(path, SRC)[:-3].split(os.sep)
-                found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    return found
-
-
-def _imports(module, source, is_package, modules):
-    """The lrkit modules ``module`` imports anywhere in its ``source`` (inside functions too)."""
-    package = module if is_package else module.rpartition(".")[0]
-    out = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names if a.name in modules}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
-            for a in node.names:  # ``from . import x``: the submodule x if there is one, else the package
-                target = f"{base}.{a.name}"
-                out.add(target if target in modules else base)
-    return {m for m in out if m in modules and m != module}
-
-
 def test_the_public_names_are_unchanged():
     pytest.importorskip("torch")
     import lrkit.torch as K
@@ -62,40 +33,16 @@ def test_the_public_names_are_unchanged():
 
 
 def test_no_module_is_over_800_lines():
-    sizes = {m: sum(1 for _ in open(p)) for m, p in _modules().items()}
-    assert {m: n for m, n in sizes.items() if n > 800} == {}
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in module_names().items()}
+    assert {name: n for name, n in sizes.items() if n > 800} == {}
 
 
-def test_no_import_circle_goes_through_lrkit_torch():
-    """No module of lrkit.torch reaches itself in the import graph of src/lrkit (every import statement,
-    lazy ones inside functions included)."""
-    modules = _modules()
-    graph = {m: _imports(m, open(p).read(), p.endswith("__init__.py"), modules) for m, p in modules.items()}
+def test_lrkit_torch_is_split_and_in_no_import_circle():
+    """The package imports its seams; none of its modules reaches itself (tests/test_imports.py reads every
+    import statement, lazy ones inside functions included)."""
+    graph = import_graph()
     assert graph["lrkit.torch"] >= {"lrkit.torch._schedule_lr", "lrkit.torch._simple", "lrkit.torch._trainers"}
-    circles = []
-    for start in sorted(m for m in graph if m.startswith("lrkit.torch")):
-        came_from, frontier = {}, [start]
-        while frontier and start not in came_from:  # breadth first from start: does an import lead back?
-            node = frontier.pop(0)
-            for nxt in sorted(graph[node]):
-                if nxt not in came_from:
-                    came_from[nxt] = node
-                    frontier.append(nxt)
-        if start in came_from:
-            path, node = [start], came_from[start]
-            while node != start:
-                path.append(node)
-                node = came_from[node]
-            circles.append(" <- ".join(path + [start]))
-    assert circles == []
-
-
-def test_the_graph_sees_lazy_and_relative_imports():
-    """The circle check reads imports inside functions, ``from . import`` of a module and of a name."""
-    modules = _modules()
-    source = "def f():\n    from . import _step, ScheduleLR\n    from .. import _checks\n    import lrkit._base\n"
-    assert _imports("lrkit.torch._probe", source, False, modules) == {
-        "lrkit.torch._step", "lrkit.torch", "lrkit._checks", "lrkit._base"}
+    assert [c for c in circles(graph) if any(m.startswith("lrkit.torch") for m in c)] == []
 
 
 def test_import_without_torch_names_the_extra_to_install():

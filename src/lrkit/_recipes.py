@@ -183,7 +183,7 @@ class cosine_wave(Recipe):
     end: float
     steps: float
 
-    def _build(self):
+    def _expand(self):
         self._validate("start", check.non_negative)
         self._validate("end", check.non_negative)
         self._validate("steps", check.positive)

@@ -28,6 +28,7 @@ import os
 import random
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -358,6 +359,17 @@ def test_step_fn_may_return_anything_float_accepts():
     assert set(r.losses) == {2.0}
 
 
+def test_a_loss_tensor_that_requires_grad_gives_no_warning():
+    """The README's step_fn returns the loss tensor itself: no torch warning about converting a tensor
+    that requires grad (the core detaches it, finding ``detach`` by name, without importing torch)."""
+    torch = pytest.importorskip("torch")
+    w = torch.tensor(1.0, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = find_lr(lambda lr: (w * 2.0) ** 2, **GRID, progress=False)
+    assert set(r.losses) == {4.0}
+
+
 def test_progress_bar(capsys):
     find_lr(lambda lr: 1.0, **GRID, progress=True)
     assert "find_lr [" in capsys.readouterr().err
@@ -467,6 +479,17 @@ def test_cli_show(result, tmp_path, capsys):
     assert cli.main(["find-lr", "show", path, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["suggestions"] == result.suggestions and data["suggestion"] == result.suggestion
+
+
+def test_summary_lowest_loss_is_the_one_minimum_over_ten_reads():
+    """The loss is lowest in the first, skipped steps (an average warming up, say): the summary's
+    "lowest smoothed loss" is the one in the window the suggestions read (minimum/10 is its LR / 10),
+    and the lower one in the skipped steps is named as such."""
+    r = curve(lambda x: 0.5 if x < -6.5 else 1.0 + (x + 2.0) ** 2 / 10)   # skipped: steps 0..7
+    lines = r.summary().splitlines()
+    lowest = lines[1]
+    assert lowest.startswith(f"lowest smoothed loss 1 at lr={r.suggestions['minimum/10'] * 10:.3g} in steps 8 to 75")
+    assert lowest.endswith(f"; 0.5 at lr={r.lrs[0]:.3g} in the skipped steps")
 
 
 def test_cli_plot(result, tmp_path, capsys, agg):

@@ -75,6 +75,15 @@ def sweep(start, end, steps, mode="exp"):
     return lrs
 
 
+def _loss_value(raw):
+    """``float(raw)``; a tensor is detached first (torch warns when a tensor that requires grad
+    becomes a number), found by its ``detach`` method, so that no framework is imported here."""
+    detach = getattr(raw, "detach", None)
+    if callable(detach) and not isinstance(raw, (int, float)):
+        raw = detach()
+    return float(raw)
+
+
 def _validate(step_fn, start, end, steps, mode, smooth, diverge, progress, skip_start, skip_end):
     if not callable(step_fn):
         raise LrkitTypeError(f"step_fn must be a callable step_fn(lr) -> loss, got {step_fn!r}")
@@ -150,7 +159,7 @@ def find_lr(step_fn, start=1e-7, end=10.0, steps=100, mode="exp", smooth=0.98, d
         for i, lr in enumerate(lrs.tolist()):
             raw = step_fn(lr)
             try:
-                loss = float(raw)
+                loss = _loss_value(raw)
             except (TypeError, ValueError):
                 raise LrkitTypeError(f"step_fn must return the loss as a number (anything float() accepts), "
                                      f"got {raw!r} at lr={lr!r}") from None
@@ -218,15 +227,19 @@ def _valley(losses):
     return min(max(max_start + int(sections) + int(sections / 2), 0), n - 1)
 
 
+def _window(lrs, smoothed, skip_start, skip_end):
+    """The steps suggestions are read from: ``skip_start:len-skip_end``, LR > 0, finite smoothed loss."""
+    keep = np.zeros(len(lrs), dtype=bool)
+    keep[skip_start:max(len(lrs) - skip_end, skip_start)] = True
+    return keep & (lrs > 0) & np.isfinite(smoothed)
+
+
 def suggest(lrs, smoothed, skip_start=0, skip_end=0):
     """``{rule: lr}`` from a recorded curve (the window ``skip_start:len-skip_end``, LRs > 0 only);
     a rule with no answer (too few points, a loss that never falls) is left out."""
     lrs = np.asarray(lrs, dtype=np.float64)
     smoothed = np.asarray(smoothed, dtype=np.float64)
-    stop = len(lrs) - skip_end
-    keep = np.zeros(len(lrs), dtype=bool)
-    keep[skip_start:max(stop, skip_start)] = True
-    keep &= (lrs > 0) & np.isfinite(smoothed)
+    keep = _window(lrs, smoothed, skip_start, skip_end)
     lrs, smoothed = lrs[keep], smoothed[keep]
     out = {}
     if len(lrs) < MIN_WINDOW:
@@ -331,7 +344,7 @@ class LRFinderResult:
 
         >>> print(find_lr(lambda lr: 1.0 + (math.log10(lr) + 3.0) ** 2, steps=81, smooth=0).summary())
         LR range test: 59 of 81 steps, exp sweep from 1e-07 to 10, stopped: diverged at lr=0.0631
-        lowest smoothed loss 1 at lr=0.001 (first 17)
+        lowest smoothed loss 1 at lr=0.001 in steps 8 to 53 (first 17)
         suggestions (read from steps 8 to 53):
           valley       2e-05  (suggested)
           steepest     6.31e-07
@@ -342,14 +355,20 @@ class LRFinderResult:
         at = f" at lr={self.stop_lr:.3g}" if self.stopped != "end" and self.stop_lr is not None else ""
         lines = [f"LR range test: {n} of {self.steps} steps, {self.mode} sweep from {self.start:.3g} to "
                  f"{self.end:.3g}, {why}{at}"]
-        if n:
-            i = int(np.argmin(self.smoothed))
-            lines.append(f"lowest smoothed loss {self.smoothed[i]:.4g} at lr={self.lrs[i]:.3g} "
-                         f"(first {self.smoothed[0]:.4g})")
+        last = max(self.skip_start, n - self.skip_end - 1)
+        if n:  # the lowest where the suggestions look (minimum/10 is its LR / 10), and lower ones skipped
+            lrs, smoothed = np.asarray(self.lrs), np.asarray(self.smoothed)
+            window = np.flatnonzero(_window(lrs, smoothed, self.skip_start, self.skip_end))
+            overall = int(np.argmin(smoothed))
+            i = int(window[np.argmin(smoothed[window])]) if window.size else overall
+            where = f" in steps {self.skip_start} to {last}" if window.size else ""
+            line = f"lowest smoothed loss {smoothed[i]:.4g} at lr={lrs[i]:.3g}{where} (first {smoothed[0]:.4g})"
+            if window.size and smoothed[overall] < smoothed[i]:
+                line += f"; {smoothed[overall]:.4g} at lr={lrs[overall]:.3g} in the skipped steps"
+            lines.append(line)
         if not self.suggestions:
             lines.append("no suggestion: too few steps were recorded; start the sweep lower or run more steps")
             return "\n".join(lines)
-        last = max(self.skip_start, n - self.skip_end - 1)
         lines.append(f"suggestions (read from steps {self.skip_start} to {last}):")
         names = sorted(self.suggestions, key=lambda k: (k != SUGGESTED_BY, RULES.index(k)))
         for name in names:

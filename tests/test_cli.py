@@ -151,6 +151,36 @@ def test_bad_numbers_are_argparse_errors_exit_2(capsys):
     assert "--steps: must be a positive integer, got '0'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text, value", [("1e4", 10_000), ("2.5e3", 2_500), ("1E2", 100), ("10_000", 10_000),
+                                         ("10,000", 10_000), ("7", 7)])
+def test_counts_take_integral_scientific_notation(capsys, text, value):
+    """Every count the CLI takes (--steps of show/describe/plot, the shoot-out's --seeds, --train-size,
+    --threads) reads 1e4 as 10000."""
+    parser = cli.build_parser()
+    assert parser.parse_args(["show", WARMUP_COSINE, "--steps", text]).steps == value
+    assert parser.parse_args(["describe", WARMUP_COSINE, "--steps", text]).steps == value
+    assert parser.parse_args(["plot", WARMUP_COSINE, "--steps", text]).steps == value
+    shoot = parser.parse_args(["shootout", "--seeds", text, "--train-size", text, "--threads", text])
+    assert shoot.seeds == shoot.train_size == shoot.threads == value
+    code, out, _ = run(capsys, "show", "constant(0.1)", "--steps", text, "--csv")
+    assert code == 0 and len(out.splitlines()) == value + 1
+
+
+@pytest.mark.parametrize("text", ["2.5", "1e-3", "0e4", "nan", "inf", "1e4x", "ten"])
+def test_counts_refuse_what_is_not_a_positive_integer(capsys, text):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["show", WARMUP_COSINE, "--steps", text])
+    assert exit_.value.code == 2
+    assert f"--steps: must be a positive integer, got {text!r}" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"lrkit {lrkit.__version__}\n"
+
+
 def test_bad_spec_through_the_console_script():
     result = script("describe", "warmup(cosine(0.1, 0.0, steps=900), stepz=100)")
     assert result.returncode == 2
@@ -303,6 +333,66 @@ def test_csv_survives_a_closed_pipe():
                             shell=True, capture_output=True, text=True, timeout=60)
     assert result.stdout == "step,lr\n"
     assert "Traceback" not in result.stderr
+
+
+def test_csv_of_a_huge_run_is_streamed():
+    """10^12 steps: the CSV starts at once (streamed, not built in memory), the values are s(k)."""
+    result = subprocess.run(f"'{LRKIT}' show 'cosine(0.1, 0.0, steps=1e12)' --steps 1e12 --csv | head -4",
+                            shell=True, capture_output=True, text=True, timeout=60)
+    s = lrkit.cosine(0.1, 0.0, steps=1e12)
+    assert result.stdout == "step,lr\n" + "".join(f"{k},{s(k)!r}\n" for k in range(3))
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr
+
+
+def test_chart_refuses_a_run_too_long_to_evaluate(capsys):
+    """The chart and the table evaluate every update (exact minima and maxima per column): beyond
+    describe's limit they refuse with one line, and point to --csv."""
+    code, out, err = run(capsys, "show", "cyclic(0.01, 0.1, steps_up=7)", "--steps", "1e12")
+    assert code == 2 and out == ""
+    assert err == (f"lrkit show: error: --steps must be <= {_describe.MAX_STEPS:,} for the chart and table "
+                   f"(every update is evaluated), got 1,000,000,000,000; --csv streams any length\n")
+
+
+def test_chart_shows_every_update_of_a_long_run(capsys):
+    """68 columns of 6,301 updates each, a 100-step cycle: every column covers 63 whole cycles, so
+    every column reaches both 0 and the peak (shaded from 0 up to the peak in every row). Sampling a
+    point every 100 updates would see one phase per column and draw a ramp instead."""
+    code, out, _ = run(capsys, "show", "cyclic(0.0, 0.1, steps_up=50)", "--steps", str(68 * 6301), "--at", "0")
+    assert code == 0
+    chart = [line.split("┤" if "┤" in line else "│", 1)[1] for line in out.splitlines() if "┤" in line or "│" in line]
+    assert len(chart) == 10
+    assert all(row == "░" * 68 for row in chart), chart
+
+
+def ascii_env():
+    return dict(os.environ, PYTHONIOENCODING="ascii")
+
+
+def test_show_on_an_ascii_terminal():
+    """An ASCII-only terminal (PYTHONIOENCODING=ascii): the chart falls back to ASCII characters."""
+    result = script("show", WARMUP_COSINE, env=ascii_env())
+    assert result.returncode == 0, result.stderr
+    result.stdout.encode("ascii")
+    lines = result.stdout.splitlines()
+    chart = [line for line in lines if line[10:11] in ("+", "|")][:10]
+    assert len(chart) == 10 and "#" in chart[0] and "#" * 20 in chart[-1]
+    assert lines[-1].split() == ["1000", "0"]
+
+
+def test_demo_on_an_ascii_terminal(tmp_path):
+    """``lrkit demo`` on an ASCII-only terminal prints the seed's tables with English labels."""
+    result = script("demo", "--no-pictures", env=ascii_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    result.stdout.encode("ascii")
+    assert "this terminal cannot show them: English here" in result.stdout
+    assert "initial learning rate: 0.1\nepoch 1 learning rate:0.100000\n" in result.stdout
+
+
+def test_demo_says_its_labels_are_the_seeds_chinese(capsys):
+    code, out, _ = run(capsys, "demo", "--no-pictures")
+    assert code == 0
+    assert ("The tables keep the seed's Chinese labels, character for character: 初始化的学习率 = initial "
+            "learning rate, 第N个epoch的学习率 = learning rate of epoch N") in out
 
 
 # ---------------------------------------------------------------------------------------------

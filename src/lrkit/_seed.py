@@ -269,10 +269,34 @@ def _heading(text):
     return f"\n== {text}"
 
 
-def demo(out="lrkit-demo", pictures=True, write=print):
-    """``lrkit demo``: the seed tutorial end to end; pictures go to the folder ``out``."""
+#: The seed's Chinese labels and their English, for the note in ``lrkit demo`` and for terminals
+#: that cannot show them.
+LABELS = ((r"第(\d+)个epoch的学习率", r"epoch \1 learning rate"), ("初始化的学习率", "initial learning rate"),
+          ("param_groups长度", "param_groups length"), ("param_groups一个元素包含的键", "param_groups element keys"),
+          (r"param_groups\[0\]的键", "param_groups[0] keys"))
+
+
+def in_english(line):
+    """``line`` with the seed's Chinese labels in English (and any other non-ASCII character escaped).
+
+    >>> in_english("第3个epoch的学习率:0.100000")
+    'epoch 3 learning rate:0.100000'
+    """
+    import re
+    for chinese, english in LABELS:
+        line = re.sub(chinese, english, line)
+    return line.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def demo(out="lrkit-demo", pictures=True, write=print, english=False):
+    """``lrkit demo``: the seed tutorial end to end; pictures go to the folder ``out``. The tables
+    keep the seed's Chinese labels (the demo says so and translates them), or with ``english=True``
+    (a terminal that cannot show them) print them in English."""
     import os
     from . import _plot
+
+    if english:
+        write = (lambda print_line: lambda line="": print_line(in_english(line)))(write)
 
     if pictures:
         try:
@@ -285,6 +309,11 @@ def demo(out="lrkit-demo", pictures=True, write=print):
         write(f"lrkit demo: the seed tutorial on lrkit; pictures go to {os.path.join(out, '')}")
     else:
         write("lrkit demo: the seed tutorial on lrkit")
+    if english:
+        write("The seed's tables label their lines in Chinese; this terminal cannot show them: English here.")
+    else:
+        write("The tables keep the seed's Chinese labels, character for character: 初始化的学习率 = initial "
+              "learning rate, 第N个epoch的学习率 = learning rate of epoch N, 长度 = length, 键 = keys.")
     saved = []
 
     def picture(name, draw, *a, **k):

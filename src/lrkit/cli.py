@@ -35,6 +35,7 @@ EXAMPLES = {
 }
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 WIDTH = 80
+CSV_CHUNK = 1 << 16  # lines of `show --csv` formatted and written at a time
 
 # exit codes
 OK, FAILED, USAGE = 0, 1, 2
@@ -53,13 +54,15 @@ def _epilog(name):
 # shared: specs, run length, epochs
 # ---------------------------------------------------------------------------------------------
 def _positive_int(text):
+    """A count: ``10000``, ``10_000``, ``10,000`` or integral scientific notation (``1e4``, ``2.5e3``)."""
+    import decimal
     try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+        value = decimal.Decimal(text.strip().replace("_", "").replace(",", ""))
+    except decimal.InvalidOperation:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r} (10000, 10_000 and 1e4 work)") from None
+    if not (value.is_finite() and value >= 1 and value == value.to_integral_value()):
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r} (10000, 10_000 and 1e4 work)")
+    return int(value)
 
 
 def _positive_number(text):
@@ -103,27 +106,46 @@ def _epoch_text(step, per_epoch):
 # show: a Unicode chart, a table, --csv, --json
 # ---------------------------------------------------------------------------------------------
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
+#: The chart's characters: eighths, shade, labelled and plain y axis, corner, x axis, tick.
+GLYPHS = {"unicode": (_EIGHTHS, "░", "┤", "│", "└", "─", "┬"),
+          "ascii": (" .,-~=+*#", ":", "+", "|", "+", "-", "+")}
+
+
+def can_show(text, stream=None):
+    """Whether ``stream`` (default: stdout) can encode ``text`` (no, on an ASCII-only terminal; yes,
+    for a stream of str without an encoding, such as io.StringIO)."""
+    encoding = getattr(stream or sys.stdout, "encoding", None)
+    if encoding is None:
+        return True
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 def _column_values(schedule, steps, columns):
-    """For each column of the chart, the lowest and the highest LR among the updates it covers."""
+    """For each column of the chart, the lowest and the highest LR among the updates it covers
+    (every update is evaluated, one column at a time)."""
     import numpy as np
+    from ._describe import MAX_STEPS
+    if steps > MAX_STEPS:
+        raise CliError(f"--steps must be <= {MAX_STEPS:,} for the chart and table (every update is evaluated), "
+                       f"got {steps:,}; --csv streams any length")
     columns = max(1, columns)
     edges = [int(c * steps / columns) for c in range(columns + 1)]
     spans = [(edges[c], min(max(edges[c + 1], edges[c] + 1), steps)) for c in range(columns)]
-    if steps <= 200_000:
-        values = schedule(np.arange(steps, dtype=np.float64))
-        parts = [values[a:b] for a, b in spans]
-    else:  # sample long runs: 64 points per column, both ends included
-        parts = [schedule(np.unique(np.linspace(a, b - 1, 64).round())) for a, b in spans]
+    parts = [schedule(np.arange(a, b, dtype=np.float64)) for a, b in spans]
     return [float(p.min()) for p in parts], [float(p.max()) for p in parts]
 
 
-def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epoch=None):
+def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epoch=None, glyphs="unicode"):
     """The curve as lines of text no wider than ``width``: an area chart of eighth blocks with a
     y axis (LR) and an x axis (steps, and epochs with ``steps_per_epoch``). A column covering
-    updates whose LR varies by two rows or more is solid to its lowest LR, shaded (░) to its highest."""
+    updates whose LR varies by two rows or more is solid to its lowest LR, shaded (░) to its highest.
+    ``glyphs="ascii"`` draws with ASCII characters only."""
     from ._describe import _num
+    eighths, shade, tick_y, bar, corner, dash, tick_x = GLYPHS[glyphs]
     label_width = 9
     columns = width - label_width - 3
     lows, values = _column_values(schedule, steps, columns)
@@ -158,8 +180,8 @@ def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epo
 
     def cell(lv, floor, bottom):
         if floor is None or floor >= bottom + 8:
-            return _EIGHTHS[max(0, min(8, lv - bottom))]
-        return "░" if lv > bottom else " "
+            return eighths[max(0, min(8, lv - bottom))]
+        return shade if lv > bottom else " "
 
     def at_row(row):  # the value at the top edge of a row (row 0 is the top)
         fraction = (height - row) / height
@@ -178,7 +200,7 @@ def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epo
         bottom = (height - 1 - row) * 8
         cells = "".join(cell(lv, floor, bottom) for lv, floor in zip(levels, floors))
         label = labelled.get(row, "")
-        lines.append(f"{label:>{label_width}} {'┤' if label else '│'}{cells}".rstrip())
+        lines.append(f"{label:>{label_width}} {tick_y if label else bar}{cells}".rstrip())
     # x axis: ticks at 0, 1/4, 1/2, 3/4 and the last column
     ticks = sorted({0, columns // 4, columns // 2, (3 * columns) // 4, columns - 1})
     first = [int(c * steps / columns) for c in ticks[:-1]] + [steps - 1]
@@ -187,10 +209,10 @@ def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epo
         if (i == len(ticks) - 1) if step == steps - 1 else step not in [p for _, p in pairs]:
             pairs.append((c, step))
     ticks, first = [c for c, _ in pairs], [p for _, p in pairs]
-    axis = ["─"] * columns
+    axis = [dash] * columns
     for c in ticks:
-        axis[c] = "┬"
-    lines.append(f"{_num(low):>{label_width}} └{''.join(axis)}")
+        axis[c] = tick_x
+    lines.append(f"{_num(low):>{label_width}} {corner}{''.join(axis)}")
 
     def tick_line(texts, name):
         row = [" "] * (columns + 8)
@@ -245,19 +267,16 @@ def _wrapped(text, width=WIDTH, indent=""):
 
 def _show(args):
     import json
-    import numpy as np
     schedule = parse(args.spec)
     if args.json:
         print(json.dumps(schedule.to_config(), indent=2))
         return OK
     n = _run_steps(args, [schedule])
-    if args.csv:
-        steps = np.arange(n)
-        values = schedule(steps)
+    if args.csv:  # streamed; each value is s(k), the float the per-step adapters write
         write = sys.stdout.write
         write("step,lr\n")
-        for step, value in zip(steps.tolist(), values.tolist()):
-            write(f"{step},{value!r}\n")
+        for first in range(0, n, CSV_CHUNK):
+            write("".join(f"{k},{schedule(k)!r}\n" for k in range(first, min(n, first + CSV_CHUNK))))
         return OK
     at = _parse_at(args.at) if args.at else None
     per_epoch = args.steps_per_epoch
@@ -265,13 +284,13 @@ def _show(args):
     out.append(f"{n:,} updates (steps 0 to {n - 1:,})" +
                (f", {_describe_num(n / per_epoch)} epochs of {_describe_num(per_epoch)}" if per_epoch else ""))
     out.append("")
-    out += text_chart(schedule, n, log=args.log, steps_per_epoch=per_epoch)
+    glyphs = "unicode" if can_show("".join(GLYPHS["unicode"])) else "ascii"
+    out += text_chart(schedule, n, log=args.log, steps_per_epoch=per_epoch, glyphs=glyphs)
     out.append("")
     rows = _table_steps(schedule, n, at)
-    values = schedule([float(s) for s in rows])
     header = f"{'step':>12}" + (f"{'epoch':>10}" if per_epoch else "") + "  lr"
     out.append(header)
-    for step, value in zip(rows, values.tolist()):
+    for step, value in zip(rows, [schedule(s) for s in rows]):
         epoch = f"{_describe_num(step / per_epoch):>10}" if per_epoch else ""
         out.append(f"{_describe_num(step):>12}{epoch}  {value:.6g}")
     print("\n".join(out))
@@ -327,7 +346,7 @@ def _plot(args):
 # ---------------------------------------------------------------------------------------------
 def _demo(args):
     from . import _seed
-    return _seed.demo(out=args.out, pictures=not args.no_pictures)
+    return _seed.demo(out=args.out, pictures=not args.no_pictures, english=not can_show("初始化的学习率第个"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -506,6 +525,8 @@ def build_parser():
                     "Python call syntax,\ne.g. \"cosine(0.1, 0.0, steps=1000)\"; it counts optimizer "
                     "updates from 0.",
         epilog="examples:\n  lrkit demo\n" + "\n".join(f"  {EXAMPLES[k][0]}" for k in ("show", "describe", "plot")))
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{plot,show,describe,demo,find-lr,shootout}")
 
     def command(name, help, description):

@@ -325,6 +325,24 @@ def test_import_lrkit_imports_no_framework():
     assert out.stdout.strip() == "", f"import lrkit pulled in: {out.stdout.strip()}"
 
 
+@pytest.mark.parametrize("adapter, missing, extra", [("keras", "keras", "keras"), ("optax", "jax", "jax")])
+def test_an_adapter_without_its_framework_names_the_extra(adapter, missing, extra):
+    """``import lrkit.keras`` / ``lrkit.optax`` where the framework is missing (simulated in a fresh
+    process: a None entry in sys.modules makes its import fail as if it were not installed)."""
+    code = textwrap.dedent(f"""
+        import sys
+        sys.modules[{missing!r}] = None
+        try:
+            import lrkit.{adapter}
+        except ModuleNotFoundError as error:
+            print(type(error).__name__, error.name, error, sep="|")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    kind, name, message = out.split("|")
+    assert kind == "ModuleNotFoundError" and name == missing
+    assert message.startswith(f"lrkit.{adapter} needs ") and f"pip install 'lrkit[{extra}]'" in message
+
+
 def test_a_spec_never_imports_the_module_it_names():
     """Specs and configs are data: function('module:name') resolves only modules already imported
     (or lrkit's own), so reading one cannot run a module's top-level code."""

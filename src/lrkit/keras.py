@@ -16,8 +16,14 @@ class through its registration.
 """
 import numbers
 
-import keras
-from keras import ops
+try:
+    import keras
+    from keras import ops
+except ModuleNotFoundError as error:
+    if error.name != "keras":
+        raise
+    raise ModuleNotFoundError("lrkit.keras needs Keras 3, which is not installed: pip install 'lrkit[keras]' "
+                              "(and a backend: torch or jax)", name="keras") from None
 
 from . import _checks as check
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError

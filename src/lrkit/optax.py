@@ -30,8 +30,14 @@ Plateau: lrkit adds no optimizer API; two compositions work under ``jax.jit`` wi
 >>> [round(float(lr(k)), 6) for k in (0, 1, 11)]
 [0.1, 0.096, 0.063824]
 """
-import jax
-import jax.numpy as jnp
+try:
+    import jax
+    import jax.numpy as jnp
+except ModuleNotFoundError as error:
+    if error.name != "jax":
+        raise
+    raise ModuleNotFoundError("lrkit.optax needs JAX (and optax), which is not installed: pip install 'lrkit[jax]'",
+                              name=error.name) from None
 
 from ._errors import LrkitError, LrkitTypeError
 from ._spec import as_schedule

@@ -13,3 +13,18 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--ulp-jitter", action="store_true", default=os.environ.get("LRKIT_ULP_JITTER") == "1",
+                     help="simulate a numpy whose cos/exp/log/pow are 1 ulp off (tests/ulps.py); "
+                          "also LRKIT_ULP_JITTER=1")
+
+
+def pytest_configure(config):
+    if config.getoption("--ulp-jitter"):
+        import pytest
+        from ulps import install_jitter
+        patch = pytest.MonkeyPatch()
+        install_jitter(patch)
+        config.add_cleanup(patch.undo)

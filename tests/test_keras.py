@@ -27,6 +27,7 @@ except Exception as error:  # e.g. KERAS_BACKEND=tensorflow without TensorFlow
 
 from lrkit.keras import KerasSchedule, ReduceLROnPlateau  # noqa: E402
 import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
+from ulps import assert_ulps  # noqa: E402
 
 BACKEND = keras.backend.backend()
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -177,6 +178,33 @@ def test_rates_have_the_dtype_of_keras_own_schedules(floatx):
     finally:
         keras.config.set_floatx(old)
 
+
+
+FLOAT64_SPECS = ["cosine(0.1, 0.0, steps=33554432)", "exponential(0.1, 0.999999, steps=3, staircase=True)",
+                 "warmup(cosine(0.1, 0.01, steps=67108864), steps=100)", "cyclic(0.01, 0.1, steps_up=1000001)",
+                 "polynomial(0.1, 0.001, steps=33554432, power=2.0)"]
+
+
+@pytest.mark.parametrize("spec", FLOAT64_SPECS)
+def test_floatx_float64_evaluates_in_float64(spec):
+    """Under floatx float64 the formula runs in float64, floor/min/max included: keras.ops.floor,
+    ceil, minimum and maximum return float32 for float64 input (Keras caps its type promotion at 32
+    bits), which would round steps above 2**24. Checked at such steps against lrkit's float64 value:
+    within 4 ulps of the peak (cos/pow of the backend vs Python's math, then a difference of two
+    numbers of the peak's size)."""
+    if BACKEND == "jax" and not __import__("jax").config.jax_enable_x64:
+        pytest.skip("the jax backend computes in float32 unless jax_enable_x64 is set")
+    old = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        s = lrkit.parse(spec)
+        lr = KerasSchedule(s)
+        for step in (2 ** 24 + 1, 2 ** 24 + 3, 2 ** 25 - 1, 30_000_001):
+            value = lr(ops.convert_to_tensor(step, dtype="int64"))
+            assert str(value.dtype).endswith("float64")
+            assert_ulps(_number(value), s(step), 4, scale=0.1, what=f"{spec} at {step}")
+    finally:
+        keras.config.set_floatx(old)
 
 # ---- the seed's TensorFlow example on Keras -------------------------------------------------------
 

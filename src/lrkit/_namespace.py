@@ -90,7 +90,30 @@ def _from_keras_ops(ops):
             return t
         return ops.cast(t, config.floatx() if hasattr(config, "floatx") else "float32")
 
-    return Namespace("keras.ops", to_float=to_float, **{f: getattr(ops, f) for f in _FUNCTIONS})
+    # Keras' type promotion caps floats at 32 bits (keras.src.backend.common.dtypes.result_type), so
+    # ops.floor/ceil/minimum/maximum turn float64 into float32 (torch backend). These keep the dtype:
+    # trunc and where do; min/max are written as the math namespace's builtins (a unless b < a).
+    trunc = getattr(ops, "trunc", None)
+
+    def floor(x):
+        t = trunc(x)
+        return ops.where(ops.greater(t, x), ops.subtract(t, 1.0), t)
+
+    def ceil(x):
+        t = trunc(x)
+        return ops.where(ops.less(t, x), ops.add(t, 1.0), t)
+
+    def minimum(a, b):
+        return ops.where(ops.less(b, a), b, a)
+
+    def maximum(a, b):
+        return ops.where(ops.greater(b, a), b, a)
+
+    functions = {f: getattr(ops, f) for f in _FUNCTIONS}
+    functions.update(minimum=minimum, maximum=maximum)
+    if trunc is not None:  # Keras >= 3.6
+        functions.update(floor=floor, ceil=ceil)
+    return Namespace("keras.ops", to_float=to_float, **functions)
 
 
 def _from_array_module(module):

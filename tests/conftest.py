@@ -4,9 +4,13 @@
   Keras on torch unless the environment already chose one.
 - ``tests/`` is put on ``sys.path`` so that ``import reference`` (the one reference table) works from
   every test module, whatever pytest import mode or package layout is in use.
+- ``--ulp-jitter`` runs the suite as if numpy's cos/exp/log/pow were an ulp off (another CPU's SIMD
+  kernels); the ``numpy_an_ulp_off`` fixture does it for one test (tests/ulps.py).
 """
 import os
 import sys
+
+import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -16,15 +20,25 @@ if _HERE not in sys.path:
 
 
 def pytest_addoption(parser):
-    parser.addoption("--ulp-jitter", action="store_true", default=os.environ.get("LRKIT_ULP_JITTER") == "1",
-                     help="simulate a numpy whose cos/exp/log/pow are 1 ulp off (tests/ulps.py); "
-                          "also LRKIT_ULP_JITTER=1")
+    parser.addoption("--ulp-jitter", nargs="?", const="inexact", default=os.environ.get("LRKIT_ULP_JITTER") or None,
+                     choices=["inexact", "all"],
+                     help="simulate a numpy whose cos/exp/log/pow return the other float next to the true value "
+                          "(tests/ulps.py): 'inexact' (a library under 1 ulp) or 'all' (exact powers moved too); "
+                          "also LRKIT_ULP_JITTER=inexact|all")
 
 
 def pytest_configure(config):
-    if config.getoption("--ulp-jitter"):
-        import pytest
+    mode = config.getoption("--ulp-jitter")
+    if mode:
         from ulps import install_jitter
         patch = pytest.MonkeyPatch()
-        install_jitter(patch)
+        install_jitter(patch, exact_too=mode == "all")
         config.add_cleanup(patch.undo)
+
+
+@pytest.fixture
+def numpy_an_ulp_off(monkeypatch):
+    """For one test, lrkit's numpy path computes cos/exp/log/pow an ulp off (exact powers too), as
+    another CPU's kernels may (tests/ulps.py)."""
+    from ulps import install_jitter
+    install_jitter(monkeypatch, exact_too=True)

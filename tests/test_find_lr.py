@@ -104,6 +104,15 @@ def test_whole_decades_are_exact():
     assert sweep(1e-7, 10.0, 9).tolist() == [1e-07, 1e-06, 1e-05, 0.0001, 0.001, 0.01, 0.1, 1.0, 10.0]
 
 
+def test_whole_decades_are_exact_when_numpy_pow_is_an_ulp_off(monkeypatch):
+    """numpy's pow on AVX-512 (SVML) gives 10 ** -1 = 0.09999999999999999 (numpy#23289): the sweep's
+    powers are Python's, so the decades stay exact."""
+    from ulps import Jittered
+    real_array = np.array
+    monkeypatch.setattr(np, "arange", lambda *a, **k: real_array(range(*a), **k).view(Jittered))
+    assert sweep(1e-7, 10.0, 9).tolist() == [1e-07, 1e-06, 1e-05, 0.0001, 0.001, 0.01, 0.1, 1.0, 10.0]
+
+
 # ---------------------------------------------------------------------------------------------
 # smoothing and the early stop
 # ---------------------------------------------------------------------------------------------

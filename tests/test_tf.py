@@ -28,6 +28,7 @@ import pytest
 import lrkit
 from lrkit import tf as lrtf
 import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
+from ulps import assert_ulps  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------------
 # Signatures
@@ -221,6 +222,12 @@ def keras_curve(schedule, steps):
     return np.array([float(schedule(s)) for s in steps])
 
 
+#: Keras computes with torch's cos/pow (Sleef kernels), lrkit with the C library's (per step) or numpy's
+#: (curves): each within 1 ulp, so near the end of a cosine, where ``1 + cos(x)`` is small, they agree to
+#: a few ulps of the peak (0.1 in every row), not to 1e-12 of the value.
+PEAK_ATOL = 4 * float(np.spacing(0.1))
+
+
 @pytest.mark.parametrize("row", KERAS_TABLE, ids=[r[0] for r in KERAS_TABLE])
 def test_values_equal_keras(keras, row):
     _, ours, class_name, kwargs = row
@@ -229,10 +236,10 @@ def test_values_equal_keras(keras, row):
         for steps in (INT_STEPS, FLOAT_STEPS):
             expected = keras_curve(reference, steps)
             assert all(type(ours(s)) is float for s in steps[:3])
-            np.testing.assert_allclose([ours(s) for s in steps], expected, rtol=1e-12, atol=0)
+            np.testing.assert_allclose([ours(s) for s in steps], expected, rtol=1e-12, atol=PEAK_ATOL)
             curve = ours(np.asarray(steps, dtype=np.int64 if isinstance(steps[0], int) else np.float64))
             assert isinstance(curve, np.ndarray) and curve.dtype == np.float64 and curve.shape == (len(steps),)
-            np.testing.assert_allclose(curve, expected, rtol=1e-12, atol=0)
+            np.testing.assert_allclose(curve, expected, rtol=1e-12, atol=PEAK_ATOL)
 
 
 # dtype="float32": rows whose formula lrkit evaluates with TF's float32 operations in TF's order.
@@ -242,8 +249,10 @@ FLOAT32_BITWISE = {"exponential", "inverse_time", "polynomial", "piecewise_const
 @pytest.mark.parametrize("row", KERAS_TABLE, ids=[r[0] for r in KERAS_TABLE])
 def test_float32_values(keras, row):
     """dtype="float32" (lrkit's addition) returns float32 and, for the exponential / inverse-time /
-    polynomial / piecewise rows, exactly Keras' float32 values (TF's default dtype). The cosine rows
-    order their operations differently from TF: within a few float32 ulps of the float64 curve."""
+    polynomial / piecewise rows, Keras' float32 values (TF's default dtype) operation for operation:
+    equal where no ``pow`` is involved, within 2 float32 ulps where it is (numpy's float32 pow and
+    torch's are each within 1 ulp: SVML on AVX-512, Sleef, the C library). The cosine rows order
+    their operations differently from TF: within a few float32 ulps of the float64 curve."""
     name, ours, class_name, kwargs = row
     steps = INT_STEPS + FLOAT_STEPS
     scalars = [ours(s, dtype="float32") for s in steps]
@@ -254,7 +263,7 @@ def test_float32_values(keras, row):
     if name.split()[0] in FLOAT32_BITWISE:
         with floatx(keras, "float32") as schedules:
             expected = keras_curve(getattr(schedules, class_name)(**kwargs), steps)
-        np.testing.assert_array_equal(np.asarray(scalars, dtype=np.float64), expected)
+        assert_ulps(np.asarray(scalars, dtype=np.float64), expected, 2, dtype=np.float32, what=name)
     else:
         np.testing.assert_allclose(np.asarray(scalars, dtype=np.float64), ours(np.asarray(steps)),
                                    rtol=0, atol=4e-8)  # 0.1's float32 ulp is 7.5e-9
@@ -269,7 +278,8 @@ def test_array_shape_kept_and_equal_to_scalars():
     steps = np.arange(12).reshape(3, 4)
     curve = lrtf.cosine_decay_restarts(0.1, steps, 3, t_mul=1.5)
     assert curve.shape == (3, 4)
-    assert curve.tolist() == [[lrtf.cosine_decay_restarts(0.1, int(s), 3, t_mul=1.5) for s in row] for row in steps]
+    scalars = [[lrtf.cosine_decay_restarts(0.1, int(s), 3, t_mul=1.5) for s in row] for row in steps]
+    assert_ulps(curve, scalars, 4, scale=0.1)  # numpy's cos vs the C library's: 4 ulps of the peak
     assert lrtf.exponential_decay(0.1, [0, 1, 2], 1, 0.5).tolist() == [0.1, 0.05, 0.025]
     assert lrtf.exponential_decay(0.1, np.int64(2), 1, 0.5) == 0.025
 

@@ -62,6 +62,9 @@ _INEXACT = {np.cos, np.sin, np.tan, np.exp, np.exp2, np.expm1, np.log, np.log2, 
             np.power, np.float_power, np.arctan, np.tanh}
 
 
+MOVE_EXACT = {0: False}  # --ulp-jitter=all: exact powers move by an ulp too (a pow within 1 ulp, inclusive)
+
+
 def other_neighbour(ufunc, inputs, result):
     """``result`` with each inexact element replaced by the float on the other side of the true
     value (computed again in long double): what a library accurate to 1 ulp, not correctly
@@ -72,11 +75,20 @@ def other_neighbour(ufunc, inputs, result):
         return result
     wide = np.longdouble if out.dtype == np.float64 else np.float64
     with np.errstate(all="ignore"):
-        true = np.asarray(ufunc(*[np.asarray(x).astype(wide) if np.asarray(x).dtype.kind in "fiu" else x
-                                  for x in inputs]), dtype=wide)
+        # the inputs as the ufunc saw them (a Python float next to a float32 array is a float32), widened
+        true = np.asarray(ufunc(*[np.asarray(x, dtype=out.dtype).astype(wide) if np.asarray(x).dtype.kind in "fiu"
+                                  else x for x in inputs]), dtype=wide)
         towards = np.where(true > out.astype(wide), np.inf, -np.inf).astype(out.dtype)
+        exact = true == out.astype(wide)
+        if MOVE_EXACT[0] and ufunc in (np.power, np.float_power):  # away from an exact power: down at
+            # even positions, up at odd ones; not pow(1, y) and pow(x, 0), which C99 makes exactly 1
+            # (and cos(pi) = -1, exp(0) = 1 are exact in every library)
+            base, exponent = (np.broadcast_to(np.asarray(x, dtype=np.float64), out.shape) for x in inputs[:2])
+            odd = (np.arange(out.size) % 2 == 1).reshape(out.shape)
+            towards = np.where(exact, np.where(odd, np.inf, -np.inf), towards).astype(out.dtype)
+            exact = (base == 1) | (exponent == 0)
         moved = np.nextafter(out, towards)
-        keep = ~np.isfinite(out) | (out == 0) | (true == out.astype(wide)) | ~np.isfinite(true)
+        keep = ~np.isfinite(out) | (out == 0) | exact | ~np.isfinite(true)
     moved = np.where(keep, out, moved)
     return moved if isinstance(result, np.ndarray) else moved.astype(out.dtype)[()]
 
@@ -109,9 +121,10 @@ def plain(value):
     return value.view(np.ndarray) if isinstance(value, Jittered) else value
 
 
-def install_jitter(monkeypatch):
+def install_jitter(monkeypatch, exact_too=False):
     """Route every numpy evaluation of an lrkit schedule (float64 curves, ``lrkit.tf``'s float32)
     through :class:`Jittered` arrays; results handed back to callers are plain arrays again."""
+    monkeypatch.setitem(MOVE_EXACT, 0, exact_too)
     import types as _types
 
     import lrkit._base as base

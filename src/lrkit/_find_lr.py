@@ -66,9 +66,11 @@ def sweep(start, end, steps, mode="exp"):
     [0.0, 0.25, 0.5, 0.75, 1.0]
     """
     if mode == "exp":
-        # lr_i = start * (end / start) ** (i / (steps - 1)), in base-10 logs (whole decades come out exact)
+        # lr_i = start * (end / start) ** (i / (steps - 1)), in base-10 logs (whole decades come out exact);
+        # the powers with Python's float pow: numpy's SIMD pow can be an ulp off (10 ** -1 = 0.09999999999999999)
         t = np.arange(steps, dtype=np.float64) / (steps - 1)
-        lrs = 10.0 ** (math.log10(start) + t * (math.log10(end) - math.log10(start)))
+        exponents = math.log10(start) + t * (math.log10(end) - math.log10(start))
+        lrs = np.array([10.0 ** e for e in exponents.tolist()], dtype=np.float64)
     else:
         lrs = np.linspace(start, end, steps, dtype=np.float64)
     lrs[0], lrs[-1] = start, end  # exactly, not up to rounding

@@ -1,6 +1,7 @@
 """The shapes: one frozen dataclass per curve, one formula each, validated at construction; each also
 says where it ends, what its events are and how long a run shows it (see ``Schedule``)."""
 import bisect
+import functools
 import inspect
 import math
 import typing
@@ -483,10 +484,10 @@ class cosine_restarts(Schedule):
         self._validate("period_mult", check.at_least, 1)
         self._validate("peak_mult", check.non_negative)
 
-    def cycle_start(self, n):
+    def cycle_start(self, n, xp=None):
         """The step where cycle ``n`` (from 0) starts: ``S_n`` above."""
         m = self.period_mult
-        return self.period * n if m == 1 else self.period * (m ** n - 1) / (m - 1)
+        return self.period * n if m == 1 else self.period * (_power(m, n, xp) - 1) / (m - 1)
 
     def cycle_at(self, t):
         """The cycle that step ``t >= 0`` falls in: ``(n, S_n, T_n)``, its index (from 0), the step where it
@@ -505,16 +506,16 @@ class cosine_restarts(Schedule):
             return n, n * self.period, self.period
         n = xp.floor(xp.log(t / self.period * (m - 1) + 1) / math.log(m))
         # the log can land one cycle off at an exact restart: settle it with the cycle starts
-        n = xp.where(t < self.cycle_start(n), n - 1, n)
-        n = xp.where(t >= self.cycle_start(n + 1), n + 1, n)
-        return n, self.cycle_start(n), self.period * m ** n
+        n = xp.where(t < self.cycle_start(n, xp), n - 1, n)
+        n = xp.where(t >= self.cycle_start(n + 1, xp), n + 1, n)
+        return n, self.cycle_start(n, xp), self.period * _power(m, n, xp)
 
     def _f(self, t, xp):
         n, start, length = self._cycle(t, xp)
         elapsed = t - start
         wave = (1 + xp.cos(math.pi * elapsed / length)) * 0.5
         if self.peak_mult != 1:
-            wave = wave * self.peak_mult ** n
+            wave = wave * _power(self.peak_mult, n, xp)
         return self.end + (self.start - self.end) * wave
 
     def end_step(self):
@@ -533,6 +534,40 @@ class cosine_restarts(Schedule):
 
     def cycles(self, offset=0.0, stop=math.inf):
         return [Cycle(self, offset, stop, self.cycle_start)]
+
+
+def _power(base, n, xp=None):
+    """``base ** n`` for a whole number of cycles ``n``. On the per-step path (math, and its compiled
+    trace) and the numpy path both compute it with Python's float power, once per distinct ``n``:
+    numpy's SIMD pow may differ from the C library's by an ulp (AVX-512), and a cycle start one ulp
+    off moves a restart from one path's step to the other's. Other namespaces use their own ``**``."""
+    if xp is None or xp.name not in ("math", "numpy", "trace"):
+        return base ** n
+    return xp.apply(functools.partial(_python_power, base), n)
+
+
+def _python_power(base, n):
+    """``base ** n`` with Python floats, on a number or elementwise on a numpy array (inf on overflow,
+    NaN where ``n`` is not finite: a part of a ``sequence`` before its start)."""
+    if not isinstance(n, np.ndarray):
+        try:
+            return base ** n
+        except OverflowError:
+            return math.inf
+    ok = np.isfinite(n)
+    if not ok.all():
+        out = np.full(n.shape, math.nan)
+        if ok.any():
+            out[ok] = _python_power(base, n[ok])
+        return out
+    if n.size == 0:
+        return n.astype(np.float64)
+    low, high = float(n.min()), float(n.max())
+    if high - low < 4096:  # the cycles a curve crosses: a table indexed by n - low
+        table = np.array([_python_power(base, low + i) for i in range(int(high - low) + 1)])
+        return table[(n - low).astype(np.intp)]
+    values, where = np.unique(n, return_inverse=True)
+    return np.array([_python_power(base, float(v)) for v in values.tolist()])[where.reshape(n.shape)]
 
 
 @register

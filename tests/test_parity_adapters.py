@@ -259,12 +259,26 @@ def test_keras_parity(row, seed):
     _close(ours(steps), theirs, f"lrkit float64 vs keras {row.name} {p}")
 
 
+def _keras_float32_cycle(first, t_mul, steps):
+    """The cycle index CosineDecayRestarts computes at ``steps``, ``floor(log(1 - steps / first *
+    (1 - t_mul)) / log(t_mul))`` in float32 with this backend's ops, on a tensor of the same shape:
+    whether it lands short of the true index depends on the backend's float32 log (its ISA)."""
+    from keras import ops
+    fraction = ops.convert_to_tensor(np.asarray(steps, dtype=np.float32)) / np.float32(first)
+    t = ops.convert_to_tensor(np.float32(t_mul))
+    return ops.convert_to_numpy(ops.floor(ops.log(1.0 - fraction * (1.0 - t)) / ops.log(t)))
+
+
 def test_keras_restart_offset_is_real():
-    """The CosineDecayRestarts row leaves out exact restarts when t_mul > 1: there Keras finds the
-    cycle with a float32 log and can land one cycle short, giving the previous cycle's end value
-    (on the torch backend: first_decay_steps=2, t_mul=1.5, step 5), where lrkit gives the new peak."""
+    """The CosineDecayRestarts row leaves out exact restarts when t_mul > 1. There Keras finds the cycle
+    with a float32 log, which lands one cycle short wherever the backend's float32 ``log(x) / log(t_mul)``
+    rounds below the whole number (on the torch backend with torch 2.13's AVX2 and default kernels:
+    first_decay_steps=2, t_mul=1.5, step 5, log(2.25) / log(1.5) = 1.9999999): Keras then gives the
+    previous cycle's end value, where lrkit gives the new peak. Whether a given restart is hit depends
+    on the CPU's log kernel, so the test checks that Keras is short exactly where its own float32 index
+    is, and is never wrong otherwise."""
     keras = _keras()
-    short = []
+    short, expected_short = [], []
     for first in (2, 3, 4):
         for t_mul in (1.5, 2.0, 3.0):
             k = dict(initial_learning_rate=1.0, first_decay_steps=first, t_mul=t_mul, m_mul=1.0, alpha=0.0)
@@ -275,8 +289,12 @@ def test_keras_restart_offset_is_real():
             off = np.abs(theirs - 1.0) > 1e-6
             np.testing.assert_allclose(theirs[off], 0.0, atol=1e-6)  # only ever the previous trough
             short += [(first, t_mul, int(s)) for s in restarts[off]]
-    if keras.backend.backend() == "torch":
-        assert (2, 1.5, 5) in short, short
+            cycle = np.round(np.log1p(restarts / first * (t_mul - 1)) / np.log(t_mul))  # the true index
+            index = _keras_float32_cycle(first, t_mul, restarts)
+            expected_short += [(first, t_mul, int(s)) for s in restarts[index < cycle]]
+    assert short == expected_short
+    if not short:
+        pytest.skip("this backend's float32 log lands on every restart tested here: Keras' offset does not show")
 
 
 # ---- optax -------------------------------------------------------------------------------------

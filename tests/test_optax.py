@@ -14,6 +14,7 @@ import jax.numpy as jnp  # noqa: E402
 
 from lrkit.optax import to_optax  # noqa: E402
 import seed_tables  # noqa: E402 (tests/ is on sys.path: tests/conftest.py)
+from ulps import assert_ulps  # noqa: E402
 
 SPEC = "warmup(cosine(0.1, 0.01, steps=14), steps=6) * 0.5 + 0.001"
 
@@ -137,9 +138,36 @@ def test_float64_under_x64():
     with jax.enable_x64(True):
         value = to_optax("exponential(0.1, 0.96, steps=3)")(jnp.asarray(7, jnp.int32))
         assert value.dtype == jnp.float64
-        assert float(value) == lrkit.exponential(0.1, 0.96, steps=3)(7)
+        # XLA's pow vs the C library's: each within an ulp, the product within 2 ulps
+        assert_ulps(float(value), lrkit.exponential(0.1, 0.96, steps=3)(7), 2)
     value = to_optax("exponential(0.1, 0.96, steps=3)")(jnp.asarray(7, jnp.int32))
     assert value.dtype == jnp.float32
+
+
+BIG_SPECS = ["cosine(1000.0, 0.0, steps=10000000000)", "exponential(0.1, 0.5, steps=3000000000)",
+             "warmup(linear(0.1, 0.0, steps=9000000000), steps=1000000000)",
+             "one_cycle(0.1, steps=10000000000)", "multistep(0.1, milestones=[3000000000, 4000000000])"]
+COUNTS = [0, 10 ** 6, 2 ** 30, 2 ** 31 - 1]
+
+
+@pytest.mark.parametrize("spec", BIG_SPECS)
+def test_numbers_past_int32_under_float32(spec):
+    """JAX's default float32 (no x64): a number past 2**31 in a spec works (JAX reads a Python int next
+    to an array as an int32; the adapter evaluates with floats), within float32 rounding of lrkit's
+    float64 values (4 float32 ulps of the peak)."""
+    assert not jax.config.jax_enable_x64
+    ours, s = to_optax(spec), lrkit.parse(spec)
+    got = np.array([float(jax.jit(ours)(jnp.int32(c))) for c in COUNTS])
+    want = s(np.array(COUNTS, dtype=np.float64))
+    assert_ulps(got, want, 4, scale=float(np.max(want)), dtype=np.float32)
+    assert repr(ours) == f"to_optax({s!r})"   # the schedule itself keeps its ints
+
+
+def test_cosine_past_int32_as_optax_does():
+    """optax's own cosine_decay_schedule takes decay_steps=10**10 under float32: so does to_optax."""
+    ours, theirs = to_optax("cosine(1000.0, 0.0, steps=10000000000)"), optax.cosine_decay_schedule(1000.0, 10 ** 10)
+    got = [float(jax.jit(ours)(jnp.int32(c))) for c in COUNTS]
+    assert_ulps(got, [float(theirs(jnp.int32(c))) for c in COUNTS], 4, scale=1000.0, dtype=np.float32)
 
 
 def test_repr_equality_and_config():

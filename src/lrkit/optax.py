@@ -30,6 +30,8 @@ Plateau: lrkit adds no optimizer API; two compositions work under ``jax.jit`` wi
 >>> [round(float(lr(k)), 6) for k in (0, 1, 11)]
 [0.1, 0.096, 0.063824]
 """
+import copy
+
 try:
     import jax
     import jax.numpy as jnp
@@ -39,10 +41,31 @@ except ModuleNotFoundError as error:
     raise ModuleNotFoundError("lrkit.optax needs JAX (and optax), which is not installed: pip install 'lrkit[jax]'",
                               name=error.name) from None
 
+from ._base import Schedule
 from ._errors import LrkitError, LrkitTypeError
 from ._spec import as_schedule
 
 __all__ = ["to_optax"]
+
+
+def _with_float_numbers(value):
+    """``value`` with every int inside (a schedule's fields and what it built from them) a float.
+    JAX reads a Python int next to an array as a weakly typed int32 and overflows past 2**31
+    (``steps=10**10``); optax's own schedules take such numbers as floats, and so does this copy,
+    used only to evaluate: the schedule itself (its repr, its config) keeps its ints."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, tuple):
+        return tuple(_with_float_numbers(v) for v in value)
+    if isinstance(value, Schedule):
+        twin = copy.copy(value)
+        for name, item in vars(value).items():
+            if name != "_scalar":
+                object.__setattr__(twin, name, _with_float_numbers(item))
+        return twin
+    return value
 
 
 class _OptaxSchedule:
@@ -50,9 +73,10 @@ class _OptaxSchedule:
 
     def __init__(self, schedule):
         self.schedule = schedule
+        self._evaluated = _with_float_numbers(schedule)
 
     def __call__(self, count):
-        return self.schedule(count, xp=jnp)
+        return self._evaluated(count, xp=jnp)
 
     def __repr__(self):
         return f"to_optax({self.schedule!r})"
@@ -64,10 +88,11 @@ class _OptaxSchedule:
         return hash((_OptaxSchedule, self.schedule))
 
 
-def _probe(schedule):
+def _probe(optax_schedule):
     """Trace the formula once on an abstract int32 count, as jit does; fail now, not mid-training."""
+    schedule = optax_schedule.schedule
     try:
-        out = jax.eval_shape(lambda count: schedule(count, xp=jnp), jax.ShapeDtypeStruct((), jnp.int32))
+        out = jax.eval_shape(optax_schedule, jax.ShapeDtypeStruct((), jnp.int32))
     except LrkitError:
         raise
     except Exception as error:  # whatever the user function raised on a tracer
@@ -97,6 +122,6 @@ def to_optax(schedule):
     >>> float(state.hyperparams["learning_rate"])
     1.0
     """
-    schedule = as_schedule(schedule)
-    _probe(schedule)
-    return _OptaxSchedule(schedule)
+    result = _OptaxSchedule(as_schedule(schedule))
+    _probe(result)
+    return result

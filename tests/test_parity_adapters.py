@@ -304,9 +304,11 @@ def _optax():
 
 
 def _draw_exp_decay(rng):
-    rate = float(rng.uniform(0.3, 0.99)) if rng.integers(4) else float(rng.uniform(1.01, 1.2))
+    rate = float(rng.uniform(0.3, 0.99)) if rng.integers(4) else float(rng.choice([1.0, rng.uniform(1.01, 1.2)]))
     init = _lr(rng)
     end = init * (float(rng.uniform(0.05, 0.5)) if rate < 1 else float(rng.uniform(1.5, 3.0)))
+    if not rng.integers(4):  # end_value on the far side of init_value: optax clips from step 0 on
+        end = init * init / end
     o = dict(init_value=init, transition_steps=_int(rng, 1, 30), decay_rate=rate,
              transition_begin=_int(rng, 0, 20), staircase=bool(rng.integers(2)),
              end_value=end if rng.integers(3) else None)
@@ -316,10 +318,10 @@ def _draw_exp_decay(rng):
 def _ours_exp_decay(p):
     o = p["optax"]
     s = lrkit.exponential(o["init_value"], o["decay_rate"], steps=o["transition_steps"], staircase=o["staircase"])
-    if o["end_value"] is not None:
-        s = lrkit.clip(s, floor=o["end_value"]) if o["decay_rate"] < 1 else lrkit.clip(s, ceiling=o["end_value"])
     if o["transition_begin"] > 0:
         s = lrkit.sequence([lrkit.constant(o["init_value"]), s], boundaries=[o["transition_begin"]])
+    if o["end_value"] is not None:  # the whole curve, the constant part before transition_begin included
+        s = lrkit.clip(s, floor=o["end_value"]) if o["decay_rate"] < 1 else lrkit.clip(s, ceiling=o["end_value"])
     return s
 
 
@@ -444,10 +446,12 @@ def _span(p, key, factor=2, extra=2):
 OPTAX_ROWS = [
     Row("exponential_decay",
         "exponential_decay(init_value, transition_steps, decay_rate, transition_begin, staircase, end_value)",
-        "sequence([constant(init_value), clip(exponential(init_value, decay_rate, steps=transition_steps, "
-        "staircase=staircase), floor=end_value)], boundaries=[transition_begin]) (ceiling=end_value when "
-        "decay_rate > 1; no sequence when transition_begin = 0)",
-        "every step >= 0", "",
+        "clip(sequence([constant(init_value), exponential(init_value, decay_rate, steps=transition_steps, "
+        "staircase=staircase)], boundaries=[transition_begin]), floor=end_value) (ceiling=end_value when "
+        "decay_rate >= 1; no sequence when transition_begin = 0, no clip without end_value)",
+        "every step >= 0",
+        "optax clips the whole curve: an end_value above init_value (decay) or below it (growth) is the "
+        "value from step 0 on, before transition_begin too",
         _draw_exp_decay, _os("exponential_decay"), _ours_exp_decay,
         lambda p: np.arange(0, p["optax"]["transition_begin"] + 8 * p["optax"]["transition_steps"] + 2)),
     Row("piecewise_constant",

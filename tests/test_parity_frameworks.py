@@ -613,7 +613,7 @@ def optax_curve(schedule, steps):
 def test_optax_exponential_decay(optax):
     """exponential_decay(init, transition_steps, decay_rate, transition_begin, staircase, end_value) =
     clip(sequence([constant(init), exponential(init, decay_rate, transition_steps, staircase)], [begin]),
-    floor=end_value) (ceiling when decay_rate > 1); without a begin, no sequence; without an end, no clip."""
+    floor=end_value) (ceiling when decay_rate >= 1); without a begin, no sequence; without an end, no clip."""
     rng = rng_for("optax.exponential_decay")
     for i in range(N_CONFIGS):
         init, steps = lr_value(rng), int(rng.integers(1, 60))
@@ -629,6 +629,31 @@ def test_optax_exponential_decay(optax):
         what = f"exponential_decay({init}, {steps}, {rate}, begin={begin}, staircase={stair}, end={end})"
         assert_matches(s, INT_STEPS, optax_curve(o, INT_STEPS), what)
         assert_matches(s, FRACTIONAL, optax_curve(o, FRACTIONAL), what + " fractional")
+
+
+@pytest.mark.parametrize("rate, end", [(0.5, 0.2), (0.9, 0.01), (1.05, 0.05), (1.1, 0.3), (1.0, 0.05), (1.0, 0.2)])
+def test_optax_exponential_decay_end_value_clips_the_whole_curve(optax, rate, end):
+    """With ``end_value``, optax clips the whole curve, the constant part before ``transition_begin``
+    included: ``max(value, end_value)`` when decay_rate < 1, ``min(value, end_value)`` when decay_rate >= 1
+    (1 included). An end_value on the far side of init_value (above it for a decay, below it for a
+    growth) is then the value from step 0 on: the mapping is ``clip(sequence([constant, exponential]))``;
+    a clip of the exponential alone, inside the sequence, differs before transition_begin."""
+    init = 0.1
+    for begin in (0, 10):
+        o = optax.exponential_decay(init, 7, rate, transition_begin=begin, end_value=end)
+        inner = lrkit.exponential(init, rate, steps=7)
+
+        def seq(x):
+            return lrkit.sequence([lrkit.constant(init), x], boundaries=[begin]) if begin else x
+
+        def clip(x):
+            return lrkit.clip(x, floor=end) if rate < 1 else lrkit.clip(x, ceiling=end)
+
+        assert_matches(clip(seq(inner)), INT_STEPS, optax_curve(o, INT_STEPS),
+                       f"exponential_decay({init}, 7, {rate}, begin={begin}, end_value={end})")
+        far_side = end > init if rate < 1 else end < init
+        if begin and far_side:
+            assert seq(clip(inner))(0) == init and optax_curve(o, [0])[0] == end
 
 
 def test_optax_piecewise_constant_schedule(optax):

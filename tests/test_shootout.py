@@ -152,6 +152,26 @@ def quadratic_result():
     return result, calls
 
 
+def test_table_of_a_small_metric_shows_significant_digits():
+    """A metric of a few 1e-6 (a final loss, say): significant digits, not -0.0000 everywhere."""
+    runs = [so.Run("constant", seed, 3.0e-6 + 1e-7 * seed, [], [], 1.0) for seed in range(3)]
+    runs += [so.Run("cosine", seed, 2.2e-6 + 1.3e-7 * seed * seed, [], [], 1.0) for seed in range(3)]
+    result = so.ShootoutResult(schedules={"constant": "constant(0.1)", "cosine": "cosine(0.1, 0.0, steps=9)"},
+                               runs=runs, steps=9, seeds=(0, 1, 2), metric="loss", mode="min")
+    line = result.table().splitlines()[-1]
+    row = result.row("cosine")
+    p = row.paired
+    assert "0.0000" not in result.table() and p.verdict == "better"
+    # every number to the resolution of the smallest spread's second digit (1e-7 -> 1e-8), none rounded away
+    printed = [float(x) for x in line.replace("[", " ").replace("]", " ").replace(",", " ").split("|")[2].split()
+               + line.split("|")[3].replace("[", " ").replace("]", " ").replace(",", " ").split() if x != "±"]
+    assert len(printed) == 5
+    for shown, true in zip(printed, [row.mean, row.std, p.mean, p.low, p.high]):
+        assert abs(shown - true) <= 0.5e-8 and shown != 0.0, (line, shown, true)
+    assert so.ShootoutResult.table(_synthetic()) == _synthetic().table()  # large metrics: decimals as before
+    assert "| `cosine` | 96.90 ± 0.26 |" in _synthetic().table()
+
+
 def test_every_schedule_and_seed_runs_once_seed_by_seed(quadratic_result):
     result, calls = quadratic_result
     labels = list(so.STANDARD) + ["mine"]

@@ -361,10 +361,10 @@ class ShootoutResult:
                 if r.paired is None:
                     cells += ["—", "—", "baseline"]
                 elif r.paired.n < 2:
-                    cells += [f"{r.paired.mean:+.{digits}f}", f"{r.paired.wins}/{r.paired.n}", r.paired.verdict]
+                    cells += [_num(r.paired.mean, digits, "+"), f"{r.paired.wins}/{r.paired.n}", r.paired.verdict]
                 else:
                     p = r.paired
-                    cells += [f"{p.mean:+.{digits}f} [{p.low:+.{digits}f}, {p.high:+.{digits}f}]",
+                    cells += [f"{_num(p.mean, digits, '+')} [{_num(p.low, digits, '+')}, {_num(p.high, digits, '+')}]",
                               f"{p.wins}/{p.n}", f"**{p.verdict}**" if p.verdict != "within noise" else p.verdict]
                 cells.append(self._reach_text(r))
             lines.append("| " + " | ".join(cells) + " |")
@@ -558,17 +558,32 @@ def _json_safe(value):
 
 
 def _digits(stds):
-    """Decimals so that the smallest spread shows two significant digits (0 to 4)."""
+    """Decimals so that the smallest spread shows two significant digits (at least 0)."""
     positive = [s for s in stds if s is not None and math.isfinite(s) and s > 0]
     if not positive:
         return 2
-    return max(0, min(4, 1 - math.floor(math.log10(min(positive)))))
+    return max(0, 1 - math.floor(math.log10(min(positive))))
+
+
+def _num(x, digits, sign=""):
+    """``x`` to ``digits`` decimals; beyond 4 decimals (a small metric: a loss of 1e-6, say) in
+    scientific notation to the same absolute resolution, so that nothing prints as -0.0000.
+
+    >>> _num(97.4321, 2), _num(-3.1e-7, 8, "+"), _num(1.234e-5, 8), _num(0.0, 8)
+    ('97.43', '-3.1e-07', '1.234e-05', '0')
+    """
+    if digits <= 4 or not math.isfinite(x):
+        return f"{x:{sign}.{min(digits, 4)}f}"
+    if x == 0:
+        return "+0" if sign == "+" else "0"
+    significant = max(1, math.floor(math.log10(abs(x))) + digits + 1)
+    return f"{x:{sign}.{significant - 1}e}"
 
 
 def _pm(mean, std, digits):
     if not math.isfinite(std):
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+        return _num(mean, digits)
+    return f"{_num(mean, digits)} ± {_num(std, digits)}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -417,6 +417,20 @@ def test_seed_tf_run_float64_decay_misses_two_digits(dtype):
     assert lines[8].startswith("After 81 iteration(s): x81 is 0.030552,")
 
 
+@pytest.mark.parametrize("bias", [None, "up", "down"], ids=["other side", "up", "down"])
+def test_seed_tf_run_does_not_depend_on_the_cpus_float32_pow(monkeypatch, bias):
+    """The ten lines print rounded values: x21 = 0.22258255 is only 3.3 float32 ulps from a boundary of
+    its 6th decimal (x1 = 4.0 is 1 ulp from one, but exact: no pow before it). The float32 pow
+    (0.96 ** step) is numpy's SIMD kernel, which differs by CPU (SVML on AVX-512, NEON, the C library):
+    with every inexact pow result an ulp on the other side of the true value, or every one an ulp up,
+    or every one an ulp down, the printed lines are still the seed's."""
+    from ulps import install_jitter
+    install_jitter(monkeypatch, bias=bias)
+    assert lrtf.exponential_decay(0.1, [3], 1, 0.96, staircase=True, dtype="float32")[0] != np.float32(0.1) * \
+        np.float32(0.96) ** 3  # the jitter is on
+    assert seed_tf_run("float32") == SEED_TF_LINES
+
+
 def test_seed_tf_learning_rate_column():
     """The LR column alone comes out in float64 too: exponential_decay(0.1, i + 1, 1, 0.96, staircase=True)."""
     column = ["%f" % lrtf.exponential_decay(0.1, i + 1, 1, 0.96, staircase=True) for i in range(0, 100, 10)]

@@ -62,7 +62,9 @@ _INEXACT = {np.cos, np.sin, np.tan, np.exp, np.exp2, np.expm1, np.log, np.log2, 
             np.power, np.float_power, np.arctan, np.tanh}
 
 
-MOVE_EXACT = {0: False}  # --ulp-jitter=all: exact powers move by an ulp too (a pow within 1 ulp, inclusive)
+#: exact: exact powers move by an ulp too (--ulp-jitter=all: a pow within 1 ulp, inclusive);
+#: bias: "up" or "down" moves every inexact result that way instead (a library biased by an ulp)
+JITTER = {"exact": False, "bias": None}
 
 
 def other_neighbour(ufunc, inputs, result):
@@ -79,8 +81,10 @@ def other_neighbour(ufunc, inputs, result):
         true = np.asarray(ufunc(*[np.asarray(x, dtype=out.dtype).astype(wide) if np.asarray(x).dtype.kind in "fiu"
                                   else x for x in inputs]), dtype=wide)
         towards = np.where(true > out.astype(wide), np.inf, -np.inf).astype(out.dtype)
+        if JITTER["bias"] is not None:
+            towards = np.full_like(out, np.inf if JITTER["bias"] == "up" else -np.inf)
         exact = true == out.astype(wide)
-        if MOVE_EXACT[0] and ufunc in (np.power, np.float_power):  # away from an exact power: down at
+        if JITTER["exact"] and ufunc in (np.power, np.float_power):  # away from an exact power: down at
             # even positions, up at odd ones; not pow(1, y) and pow(x, 0), which C99 makes exactly 1
             # (and cos(pi) = -1, exp(0) = 1 are exact in every library)
             base, exponent = (np.broadcast_to(np.asarray(x, dtype=np.float64), out.shape) for x in inputs[:2])
@@ -121,10 +125,11 @@ def plain(value):
     return value.view(np.ndarray) if isinstance(value, Jittered) else value
 
 
-def install_jitter(monkeypatch, exact_too=False):
+def install_jitter(monkeypatch, exact_too=False, bias=None):
     """Route every numpy evaluation of an lrkit schedule (float64 curves, ``lrkit.tf``'s float32)
     through :class:`Jittered` arrays; results handed back to callers are plain arrays again."""
-    monkeypatch.setitem(MOVE_EXACT, 0, exact_too)
+    monkeypatch.setitem(JITTER, "exact", exact_too)
+    monkeypatch.setitem(JITTER, "bias", bias)
     import types as _types
 
     import lrkit._base as base

@@ -94,6 +94,13 @@ def analyze(folder, json_path=None):
             cells.append(f"{r.mean:6.2f}" + (f" {p.mean:+.2f} [{p.low:+.2f}, {p.high:+.2f}] {p.verdict}" if p else ""))
         means = [rows[m][label].mean for m in machines]
         print(f"  {label:15s} " + " | ".join(cells) + f"   spread of means {max(means) - min(means):.2f}")
+    import numpy as np
+    finals = np.array([[[results[m].finals(label)[s] for s in range(n_max)] for label in labels] for m in machines])
+    across_machines = float(np.mean(finals.std(axis=0, ddof=1)))     # one schedule and seed, three machines
+    across_seeds = float(np.mean(finals.std(axis=2, ddof=1)))        # one schedule and machine, n seeds
+    print(f"\nfinal accuracy, std of one (schedule, seed) across machines: {across_machines:.2f} points on average; "
+          f"std of one (schedule, machine) across seeds: {across_seeds:.2f}")
+    summary["std_across_machines"], summary["std_across_seeds"] = across_machines, across_seeds
     for m in machines:
         summary["finals"][m] = {label: list(results[m].finals(label)[s] for s in range(n_max)) for label in labels}
     if json_path:

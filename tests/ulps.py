@@ -84,13 +84,14 @@ def other_neighbour(ufunc, inputs, result):
         if JITTER["bias"] is not None:
             towards = np.full_like(out, np.inf if JITTER["bias"] == "up" else -np.inf)
         exact = true == out.astype(wide)
-        if JITTER["exact"] and ufunc in (np.power, np.float_power):  # away from an exact power: down at
-            # even positions, up at odd ones; not pow(1, y) and pow(x, 0), which C99 makes exactly 1
-            # (and cos(pi) = -1, exp(0) = 1 are exact in every library)
+        if JITTER["exact"] and ufunc in (np.power, np.float_power):  # away from an exact power, up or
+            # down as a bit of the inputs says (the same inputs, the same answer, as in a real library);
+            # not pow(1, y) and pow(x, 0), which C99 makes exactly 1, nor pow(x, 1) = x (and cos(pi) = -1,
+            # exp(0) = 1 are exact in every library)
             base, exponent = (np.broadcast_to(np.asarray(x, dtype=np.float64), out.shape) for x in inputs[:2])
-            odd = (np.arange(out.size) % 2 == 1).reshape(out.shape)
+            odd = ((base.view(np.uint64) ^ exponent.view(np.uint64)) >> np.uint64(52)) & np.uint64(1) == 1
             towards = np.where(exact, np.where(odd, np.inf, -np.inf), towards).astype(out.dtype)
-            exact = (base == 1) | (exponent == 0)
+            exact = (base == 1) | (exponent == 0) | (exponent == 1)
         moved = np.nextafter(out, towards)
         keep = ~np.isfinite(out) | (out == 0) | exact | ~np.isfinite(true)
     moved = np.where(keep, out, moved)

@@ -541,14 +541,17 @@ def _power(base, n, xp=None):
     trace) and the numpy path both compute it with Python's float power, once per distinct ``n``:
     numpy's SIMD pow may differ from the C library's by an ulp (AVX-512), and a cycle start one ulp
     off moves a restart from one path's step to the other's. Other namespaces use their own ``**``."""
-    if xp is None or xp.name not in ("math", "numpy", "trace"):
+    if xp is None or xp.name not in ("math", "numpy", "numpy.float32", "trace"):
         return base ** n
     return xp.apply(functools.partial(_python_power, base), n)
 
 
 def _python_power(base, n):
     """``base ** n`` with Python floats, on a number or elementwise on a numpy array (inf on overflow,
-    NaN where ``n`` is not finite: a part of a ``sequence`` before its start)."""
+    NaN where ``n`` is not finite: a part of a ``sequence`` before its start), rounded to ``n``'s float32
+    for a float32 array (``lrkit.tf``'s float32 mode)."""
+    if isinstance(n, np.ndarray) and n.dtype == np.float32:
+        return _python_power(base, n.astype(np.float64)).astype(np.float32)
     if not isinstance(n, np.ndarray):
         try:
             return base ** n

@@ -269,14 +269,9 @@ def _keras_float32_cycle(first, t_mul, steps):
     return ops.convert_to_numpy(ops.floor(ops.log(1.0 - fraction * (1.0 - t)) / ops.log(t)))
 
 
-def test_keras_restart_offset_is_real():
-    """The CosineDecayRestarts row leaves out exact restarts when t_mul > 1. There Keras finds the cycle
-    with a float32 log, which lands one cycle short wherever the backend's float32 ``log(x) / log(t_mul)``
-    rounds below the whole number (on the torch backend with torch 2.13's AVX2 and default kernels:
-    first_decay_steps=2, t_mul=1.5, step 5, log(2.25) / log(1.5) = 1.9999999): Keras then gives the
-    previous cycle's end value, where lrkit gives the new peak. Whether a given restart is hit depends
-    on the CPU's log kernel, so the test checks that Keras is short exactly where its own float32 index
-    is, and is never wrong otherwise."""
+def _keras_short_restarts():
+    """The restarts (first_decay_steps, t_mul, step) where Keras' CosineDecayRestarts is a cycle short,
+    and those where its own float32 cycle index is short of the true one; lrkit hits every restart."""
     keras = _keras()
     short, expected_short = [], []
     for first in (2, 3, 4):
@@ -292,10 +287,43 @@ def test_keras_restart_offset_is_real():
             cycle = np.round(np.log1p(restarts / first * (t_mul - 1)) / np.log(t_mul))  # the true index
             index = _keras_float32_cycle(first, t_mul, restarts)
             expected_short += [(first, t_mul, int(s)) for s in restarts[index < cycle]]
+    return short, expected_short
+
+
+def test_keras_restart_offset_is_real():
+    """The CosineDecayRestarts row leaves out exact restarts when t_mul > 1. There Keras finds the cycle
+    with a float32 log, which lands one cycle short wherever the backend's float32 ``log(x) / log(t_mul)``
+    rounds below the whole number (on the torch backend with torch 2.13's AVX2 and default kernels:
+    first_decay_steps=2, t_mul=1.5, step 5, log(2.25) / log(1.5) = 1.9999999): Keras then gives the
+    previous cycle's end value, where lrkit gives the new peak. Whether a given restart is hit depends
+    on the CPU's log kernel, so the test checks that Keras is short exactly where its own float32 index
+    is, and is never wrong otherwise."""
+    short, expected_short = _keras_short_restarts()
     assert short == expected_short
     if not short:
         pytest.skip("backend condition: this backend's float32 log lands on every restart tested here, "
                     "so Keras' offset does not show")
+
+
+def test_keras_restart_offset_follows_the_log_kernel(monkeypatch):
+    """Another CPU's float32 log (here: correctly rounded, float64 rounded to float32) moves the restarts
+    Keras misses: log(2.25) and log(1.5) then round to an exact 2:1 and step 5 of (2, 1.5) is hit. The
+    offset stays exactly where Keras' own index is short; a test that asserted step 5's miss would fail."""
+    keras = _keras()
+    if keras.backend.backend() != "torch":
+        pytest.skip("backend condition: the log kernel is replaced on the torch backend only")
+    import torch
+    torch_log = torch.log
+
+    def correctly_rounded_log(x, *args, **kwargs):
+        if isinstance(x, torch.Tensor) and x.dtype == torch.float32 and not args and not kwargs:
+            return torch_log(x.double()).float()
+        return torch_log(x, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "log", correctly_rounded_log)
+    short, expected_short = _keras_short_restarts()
+    assert short == expected_short
+    assert (2, 1.5, 5) not in short
 
 
 # ---- optax -------------------------------------------------------------------------------------

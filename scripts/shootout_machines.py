@@ -6,11 +6,13 @@ floating-point sums differ in their last bits, and training turns that into diff
     python scripts/shootout_machines.py run --machine avx2 --seed 3 --out /tmp/machines   # one job
     python scripts/shootout_machines.py jobs --seeds 16                                   # the job list
     python scripts/shootout_machines.py analyze /tmp/machines [--json docs/shootout_machines.json]
+    python scripts/shootout_machines.py merge /tmp/machines --machine avx2 --seeds 12 --out docs/shootout.json
 
 ``run`` starts one process per job with the machine's environment (it must be set before torch is
 imported) and saves that seed's 8 runs. ``analyze`` prints, for each seed count n (seeds 0..n-1), each
 machine's verdicts against ``constant`` and the verdicts that differ between machines, then the
-spread of each schedule's mean and paired difference across machines.
+spread of each schedule's mean and paired difference across machines. ``merge`` writes one machine's
+seeds as one ``shootout.json``.
 """
 import argparse
 import json
@@ -60,6 +62,28 @@ def _load(folder):
         data["seeds"] = sorted(data["seeds"])
         out[machine] = ShootoutResult.from_dict(data)
     return out
+
+
+def merge(folder, machine, n, path):
+    """Write one machine's seeds 0..n-1 as one shoot-out file: the runs ``lrkit shootout --seeds n`` makes on
+    that machine (each run depends only on its schedule and seed); ``seconds`` is the sum of the parts'."""
+    import dataclasses
+    data = {}
+    for seed in range(n):
+        with open(os.path.join(folder, f"{machine}-seed{seed}.json")) as f:
+            part = json.load(f)
+        if data:
+            data["runs"] += part["runs"]
+            data["seconds"] += part["seconds"]
+        else:
+            data = part
+    data["seeds"] = list(range(n))
+    from lrkit._shootout import ShootoutResult
+    result = ShootoutResult.from_dict(data)
+    result = dataclasses.replace(result, runs=sorted(result.runs, key=lambda r: (r.seed, list(result.schedules).index(r.schedule))))
+    result.save(path)
+    print(result.summary())
+    print(f"wrote {path}")
 
 
 def _subset(result, n):
@@ -175,6 +199,11 @@ def main():
     report.add_argument("folder")
     report.add_argument("--json")
     report.add_argument("--recipe", default="linear_to_zero", help="the schedule compared with every other")
+    together = verbs.add_parser("merge")
+    together.add_argument("folder")
+    together.add_argument("--machine", choices=list(MACHINES), required=True)
+    together.add_argument("--seeds", type=int, required=True)
+    together.add_argument("--out", required=True, help="the shootout.json to write")
     args = parser.parse_args()
     if args.verb == "run":
         run(args.machine, args.seed, args.out)
@@ -182,6 +211,8 @@ def main():
         for seed in range(args.seeds):
             for machine in MACHINES:
                 print(machine, seed)
+    elif args.verb == "merge":
+        merge(args.folder, args.machine, args.seeds, args.out)
     else:
         analyze(args.folder, args.json, args.recipe)
 

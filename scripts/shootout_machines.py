@@ -30,7 +30,7 @@ MACHINES = {
 def run(machine, seed, out):
     env = dict(os.environ, **MACHINES[machine])
     code = ("import json, sys, torch\n"
-            "from lrkit import _torch_shootout as b, _shootout\n"
+            "from lrkit import _shootout\nfrom lrkit.torch import _shootout_task as b\n"
             "task = b.MnistTask()\n"
             "r = _shootout.shootout(task, steps=task.steps, peak=b.PEAK, seeds=[int(sys.argv[1])], metric=b.METRIC,\n"
             "                       mode='max', progress=False, task=task.describe())\n"

@@ -398,6 +398,7 @@ def test_cli_shootout_reduced_end_to_end(capsys, tmp_path):
     saved = so.ShootoutResult.load(out / "shootout.json")
     assert saved.seeds == (0, 1) and saved.schedules["mine"] == "warmup(linear(start=0.01, end=0.0, steps=4), steps=1)"
     assert saved.task["train_size"] == 200 and saved.metric == "test accuracy (%)"
+    assert saved.task["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # which kernels made it
     assert cli.main(["shootout", "--load", str(out / "shootout.json")]) == 0
     assert saved.table() in capsys.readouterr().out
 

@@ -246,8 +246,10 @@ class linear_to_zero(Recipe):
     Why this one: linear decay to zero matches or beats cosine and step decay across tasks
     (Defazio et al. 2023, "When, Why and How Much? Adaptive Learning Rate Scheduling by Refinement";
     Bergsma et al. 2025, "Straight to Zero: Why Linearly Decaying the Learning Rate to Zero Works Best
-    for LLMs"), and it was the best mean in lrkit's shoot-out (``lrkit shootout``: MNIST-5k, AdamW,
-    3 seeds). If the length of the run is not known in advance, use ``wsd`` (Hägele et al. 2024) instead.
+    for LLMs"). In lrkit's shoot-out (``lrkit shootout``: MNIST-5k, AdamW, 16 seeds, on three sets of CPU
+    kernels) it beat constant, step and exponential decay on each, and no schedule beat it; the best
+    decays are within noise of each other. If the length of the run is not known in advance, use ``wsd``
+    (Hägele et al. 2024) instead.
 
     >>> s = linear_to_zero(1.0, steps=10, warmup=2)
     >>> [round(s(t), 3) for t in range(11)]

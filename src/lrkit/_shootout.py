@@ -53,7 +53,7 @@ COOLDOWN_FRACTION = 0.2
 #: The standard contestants, in table order.
 STANDARD = ("constant", "step", "exponential", "cosine", "one_cycle", "warmup_cosine", "wsd", "linear_to_zero")
 #: The built-in task's defaults (``lrkit shootout``; the task is in lrkit.torch._shootout_task).
-BUILTIN_EPOCHS, BUILTIN_SEEDS, BUILTIN_PEAK = 10, 3, 1e-2
+BUILTIN_EPOCHS, BUILTIN_SEEDS, BUILTIN_PEAK = 10, 16, 1e-2
 FORMAT = "lrkit-shootout"
 VERSION = 1
 

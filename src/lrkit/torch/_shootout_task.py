@@ -141,6 +141,7 @@ class MnistTask:
             "optimizer": f"AdamW(weight_decay={self.weight_decay:g})", "augmentation": f"random shifts ±{self.shift} px",
             "threads": self.threads if self.threads is not None else torch.get_num_threads(),
             "torch": torch.__version__,
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # the kernels: results depend on them
         }
 
     def accuracy(self, model):

@@ -217,6 +217,7 @@ def test_prediction_curve_band_and_final():
     law = known("mpl", 500, MPL_TRUE)
     p = law.predict("cosine(0.01, 0.0, steps=500)", points=50)
     assert p.steps[0] == 1 and p.steps[-1] == 500 and np.all(np.diff(p.steps) > 0)
+    assert law.predict("warmup(cosine(0.01, 0.0, steps=450), steps=50)", points=50).steps[0] == 51  # after the warmup
     assert p.final == pytest.approx(law.final_loss(lrkit.cosine(PEAK, 0.0, steps=500)), rel=1e-12)
     np.testing.assert_allclose(p.high / p.loss - 1, 0.01)
     assert p.label == "cosine(start=0.01, end=0.0, steps=500)"
@@ -444,3 +445,12 @@ def test_cli_show_warns_when_extrapolating(tmp_path, capsys):
     known("mpl", STEPS, MPL_TRUE).save(law)
     assert cli.main(["predict", "show", str(law), "constant(0.015)", "--steps", "300"]) == 0
     assert "lrkit predict: warning: extrapolating: peak LR 0.015 is 1.5x" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verb", [[], ["fit"], ["show"], ["optimize"]], ids=lambda v: v[0] if v else "predict")
+def test_cli_predict_help_names_examples(capsys, verb):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["predict", *verb, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "lrkit predict fit runs/shootout.json" in out.split("examples:")[-1]

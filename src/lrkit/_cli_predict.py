@@ -70,9 +70,7 @@ def _fit(args):
     law.save(args.output)
     print(f"wrote {args.output}")
     if args.plot:
-        from ._predict_plot import plot_predictions
-        schedules = {r.label: r.lrs for r in runs}
-        plot_predictions(law, schedules, path=args.plot, runs=runs, title="fitted runs and the law's curves")
+        law.plot({r.label: r.lrs for r in runs}, path=args.plot, runs=runs, title="fitted runs and the law's curves")
         print(f"wrote {args.plot}")
     return 0
 
@@ -97,10 +95,9 @@ def _show(args):
         print(f"{name:<48}" + "".join(f"{v:>13.5g}" for v in p.loss))
         print(f"{'':<48}{'':>{13 * (len(marks) - 1)}}{'±' + format(p.final * p.rel_error, '.2g'):>13}")
     if args.output:
-        from ._predict_plot import plot_predictions
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # already said above
-            plot_predictions(law, schedules, n, path=args.output, extrapolate=args.extrapolate)
+            law.plot(schedules, n, path=args.output, extrapolate=args.extrapolate)
         print(f"wrote {args.output}")
     return 0
 

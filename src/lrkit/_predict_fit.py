@@ -56,7 +56,7 @@ class Prediction:
 
     @property
     def final(self):
-        """The predicted loss after all ``length`` updates."""
+        """The prediction at the last step predicted: after all ``length`` updates unless ``at`` ended earlier."""
         return float(self.loss[-1])
 
     @property
@@ -135,13 +135,15 @@ class Law:
 
     def predict(self, schedule, steps=None, points=200, at=None, label=None, extrapolate=False):
         """The predicted loss curve of ``schedule`` over ``steps`` updates (default: the fitted runs'
-        length), at ``points`` evenly spaced steps and after the last update, or at the steps ``at``.
+        length), at ``points`` evenly spaced steps from the end of the warmup to the last update, or at
+        the steps ``at``.
         Warns (:class:`ExtrapolationWarning`) outside the fitted range, refuses far outside it."""
         text, lrs = self.lrs(schedule, steps)
         notes = self.check(lrs, extrapolate)
         n = len(lrs)
-        if at is None:
-            queries = np.unique(np.concatenate([np.linspace(1, n, max(2, int(points))).round(), [n]])).astype(np.int64)
+        if at is None:  # from the first update after the warmup (the laws describe what follows it)
+            first = min(laws.warmup_end(lrs) + 1, n)
+            queries = np.unique(np.concatenate([np.linspace(first, n, max(2, int(points))).round(), [n]])).astype(np.int64)
         else:
             queries = np.unique(np.asarray(at, dtype=np.int64))
             if queries.size == 0 or queries[0] < 1 or queries[-1] > n:
@@ -153,7 +155,7 @@ class Law:
         """The predicted loss after the last of ``steps`` updates of ``schedule`` (exact, O(steps))."""
         _, lrs = self.lrs(schedule, steps)
         self.check(lrs, extrapolate)
-        return self.final_and_gradient(lrs)[0]
+        return float(self.final_and_gradient(lrs)[0])
 
     def final_and_gradient(self, lrs, warmup=None):
         """(loss after all of ``lrs``'s updates, its gradient in each LR) in O(len(lrs))."""
@@ -163,7 +165,13 @@ class Law:
             loss, grad = laws.mpl_final_and_gradient(self.vector, eta, w)
         else:
             loss, grad = laws.lra_final_and_gradient(self.vector, eta, w, self.decay)
-        return loss, grad / self.lr_scale
+        return float(loss), grad / self.lr_scale
+
+    def plot(self, schedules, steps=None, path=None, runs=(), title=None, extrapolate=False):
+        """LR curves and predicted loss curves (with the fit's error band) of ``schedules`` (a dict
+        label -> schedule, or a list); ``runs``, e.g. the fitted ones, as dots. Needs matplotlib."""
+        from ._predict_plot import plot_predictions
+        return plot_predictions(self, schedules, steps, path, runs, title, extrapolate)
 
     # ---- text and JSON ---------------------------------------------------------------------
     def summary(self):

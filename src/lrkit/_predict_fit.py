@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _checks as check
 from . import _predict_laws as laws
-from ._errors import LrkitTypeError, LrkitValueError
+from ._errors import ExtrapolationWarning, LrkitTypeError, LrkitValueError
 from ._predict_runs import _excerpt, _lrs, as_runs
 from ._spec import as_schedule
 
@@ -37,10 +37,6 @@ DECAYS = (0.9, 0.95, 0.99, 0.995, 0.999)
 #: Extrapolation: a warning beyond these factors of what was fitted, an error beyond the REFUSE ones
 #: (unless ``extrapolate=True``). Lower peaks than LOW_PEAK x the lowest fitted one also warn.
 STEPS_WARN, STEPS_REFUSE, PEAK_WARN, PEAK_REFUSE, LOW_PEAK = 1.25, 4.0, 1.1, 2.0, 0.5
-
-
-class ExtrapolationWarning(UserWarning):
-    """A prediction outside the range of runs the law was fitted on."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,9 +165,11 @@ class Law:
 
     def plot(self, schedules, steps=None, path=None, runs=(), title=None, extrapolate=False):
         """LR curves and predicted loss curves (with the fit's error band) of ``schedules`` (a dict
-        label -> schedule, or a list); ``runs``, e.g. the fitted ones, as dots. Needs matplotlib."""
+        label -> schedule, or a list); ``runs``, e.g. the fitted ones, as dots (their windowed means).
+        Needs matplotlib."""
         from ._predict_plot import plot_predictions
-        return plot_predictions(self, schedules, steps, path, runs, title, extrapolate)
+        dots = [windows(run, points=60, skip=0.0) for run in as_runs(runs)] if runs else []
+        return plot_predictions(self, schedules, steps, path, dots, title, extrapolate)
 
     # ---- text and JSON ---------------------------------------------------------------------
     def summary(self):

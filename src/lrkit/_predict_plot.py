@@ -4,15 +4,14 @@ import warnings
 import numpy as np
 
 from . import _plot
-from ._predict_fit import ExtrapolationWarning
+from ._errors import ExtrapolationWarning
 
 
-def plot_predictions(law, schedules, steps=None, path=None, runs=(), title=None, extrapolate=False):
+def plot_predictions(law, schedules, steps=None, path=None, dots=(), title=None, extrapolate=False):
     """LR curves (left) and predicted training loss with the fit's error band (right) of ``schedules``
-    (a dict label -> schedule, or a list); ``runs`` (LossRun values, e.g. the fitted ones) are drawn
-    as their windowed means. Writes ``path`` if given; returns the Figure."""
+    (a dict label -> schedule, or a list); ``dots``: (steps, losses) pairs drawn as points, e.g. the
+    fitted runs' windowed means. Writes ``path`` if given; returns the Figure."""
     _plot._matplotlib("lrkit.predict plots")
-    from ._predict_fit import windows
     items = list(schedules.items()) if isinstance(schedules, dict) else [(None, s) for s in schedules]
     fig = _plot._figure((11.0, 4.4))
     lr_ax, loss_ax = fig.subplots(1, 2)
@@ -26,15 +25,14 @@ def plot_predictions(law, schedules, steps=None, path=None, runs=(), title=None,
         lr_ax.plot(np.arange(len(lrs) + 1), np.append(lrs, lrs[-1]), color=color, drawstyle="steps-post", label=name)
         loss_ax.plot(p.steps, p.loss, color=color, linewidth=1.6, label=f"{name}: {p.final:.4g}")
         loss_ax.fill_between(p.steps, p.low, p.high, color=color, alpha=0.15, linewidth=0)
-    for run in runs:
-        q, y = windows(run, points=60, skip=0.0)
+    for q, y in dots:
         loss_ax.plot(q, y, linestyle="none", marker="o", markersize=2.5, color="black", alpha=0.5)
     lr_ax.set_title("learning rate")
     lr_ax.set_xlabel("update")
     lr_ax.grid(True, alpha=0.3)
     lr_ax.legend(fontsize=7)
     loss_ax.set_title(f"predicted training loss ({law.kind.upper()}, band: fit error ±{100 * law.error['rms']:.2g}%)"
-                      + ("; dots: fitted runs" if runs else ""), fontsize=9)
+                      + ("; dots: fitted runs" if dots else ""), fontsize=9)
     loss_ax.set_xlabel("update")
     loss_ax.set_ylabel("loss")
     loss_ax.grid(True, alpha=0.3)

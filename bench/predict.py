@@ -72,10 +72,10 @@ LAWS = ("mpl", "lra")
 # ---------------------------------------------------------------------------------------------
 def make_task(name, quick):
     if name == "lm":
-        from lrkit import _torch_lm as lm
+        from lrkit.torch import _lm_task as lm
         task = lm.LmTask(steps=300 if quick else lm.STEPS, evals=5 if quick else 10)
         return task, lm.PEAK, lm.METRIC, "min"
-    from lrkit import _torch_shootout as mnist
+    from lrkit.torch import _shootout_task as mnist
     task = mnist.MnistTask(epochs=3 if quick else mnist.EPOCHS, train_size=1000 if quick else None)
     return task, mnist.PEAK, mnist.METRIC, "max"
 

@@ -1,4 +1,4 @@
-"""The shoot-out's language-model task (``lrkit._torch_lm``, ``lrkit shootout --task lm``), reduced.
+"""The shoot-out's language-model task (``lrkit.torch._lm_task``, ``lrkit shootout --task lm``), reduced.
 
 - the corpus: CPython's own library files, pinned by SHA-256 (the same text on CPython 3.10.13, 3.11.2,
   3.11.7, 3.12.1 and 3.13.0); the fixed split (the last 10% of each file validates); the vocabulary;
@@ -19,7 +19,7 @@ import lrkit
 from lrkit import _shootout as so
 
 torch = pytest.importorskip("torch")
-from lrkit import _torch_lm as lm  # noqa: E402
+from lrkit.torch import _lm_task as lm  # noqa: E402
 from lrkit import cli  # noqa: E402
 
 PINNED = (3, 10) <= sys.version_info[:2] <= (3, 13)

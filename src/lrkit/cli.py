@@ -434,7 +434,7 @@ def _shootout_cmd(args):
             print(f"wrote {figure}")
         return OK
     try:
-        from . import _torch_lm as lm
+        from .torch import _lm_task as lm
         from .torch import _shootout_task as builtin
     except ImportError as error:
         print(f"lrkit shootout: the built-in task needs torch and mlxtend ({error}): {INSTALL_SHOOTOUT}",
@@ -448,7 +448,7 @@ def _shootout_cmd(args):
         label, spec = _shootout_add(text)
         adds[label if label is not None else " ".join(spec.split())] = spec
     try:
-        if args.task == "lm":  # the character-level transformer (lrkit._torch_lm)
+        if args.task == "lm":  # the character-level transformer (lrkit.torch._lm_task)
             task, metric, mode, peak = lm.LmTask(steps=args.steps or lm.STEPS, threads=args.threads), lm.METRIC, "min", args.peak or lm.PEAK
         else:
             task = builtin.MnistTask(epochs=args.epochs, train_size=args.train_size, threads=args.threads)

@@ -3,6 +3,7 @@ transformer language model trained on Python standard-library source files, the 
 install carries (no download), driven by :class:`lrkit.torch.ScheduleLR`.
 
 This module imports torch; the core's ``lrkit._shootout`` does the bookkeeping and statistics.
+It lives in the ``lrkit.torch`` package but is not part of its public names (``lrkit.torch.__all__``).
 
 The task, fixed so that runs are comparable:
 
@@ -41,9 +42,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from . import _checks as check
-from ._errors import LrkitValueError
-from ._shootout import shootout
+from .. import _checks as check
+from .._errors import LrkitValueError
+from .._shootout import shootout
+from ._schedule_lr import ScheduleLR
 
 #: Standard-library files of the corpus, relative to ``sysconfig.get_paths()["stdlib"]``, in order.
 CORPUS_FILES = (
@@ -262,7 +264,6 @@ class LmTask:
         rest = [p for p in model.parameters() if p.dim() < 2]
         optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
                                        {"params": rest, "weight_decay": 0.0}], lr=0.0, betas=(0.9, 0.95))
-        from .torch import ScheduleLR  # (lrkit.torch imports the shoot-out tasks: imported at call time)
         scheduler = ScheduleLR(optimizer, schedule)
         generator = torch.Generator().manual_seed(seed)
         every = max(1, steps // self.evals) if self.evals else steps

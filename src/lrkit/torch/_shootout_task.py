@@ -153,16 +153,7 @@ class MnistTask:
         return 100.0 * correct / len(self.y_test)
 
     def __call__(self, schedule, seed, steps, record):
-        threads = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                model = tiny_cnn()
-            return self._train(model, schedule, seed, steps, record)
-        finally:
-            torch.set_num_threads(threads)
+        return seeded_run(self, tiny_cnn, schedule, seed, steps, record)
 
     def _train(self, model, schedule, seed, steps, record):
         optimizer = torch.optim.AdamW(model.parameters(), lr=0.0, weight_decay=self.weight_decay)
@@ -188,6 +179,21 @@ class MnistTask:
                     accuracy = self.accuracy(model)
                     record.eval(k, accuracy)
         return accuracy
+
+
+def seeded_run(task, build, schedule, seed, steps, record):
+    """One run of a built-in task: ``task.threads`` torch threads (restored after), the model ``build()``
+    made under ``seed`` (torch's generator forked, so the caller's is untouched), then ``task._train``."""
+    threads = torch.get_num_threads()
+    if task.threads is not None:
+        torch.set_num_threads(task.threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build()
+        return task._train(model, schedule, seed, steps, record)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def mnist_shootout(epochs=EPOCHS, seeds=SEEDS, peak=PEAK, schedules=None, add=None, train_size=None, threads=1,

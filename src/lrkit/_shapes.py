@@ -8,8 +8,9 @@ import typing
 import numpy as np
 
 from . import _checks as check
-from ._base import MAX_EVENTS, Cycle, Schedule, register, resolve_function
-from ._errors import LrkitTypeError, LrkitValueError
+from ._base import MAX_EVENTS, Cycle, Schedule, register
+from ._errors import LrkitTypeError, LrkitValueError, excerpt
+from ._functions import resolve
 from ._namespace import MATH
 
 
@@ -45,11 +46,11 @@ class _OverSteps(_Aperiodic):
 
 
 def _user_function(name, value):
-    """A callable, or a ``'module:name'`` reference to one (configs and specs)."""
+    """A callable, or the name of an allowed one (configs and specs: see lrkit.allow_function)."""
     if isinstance(value, str):
-        return resolve_function(value)
+        return resolve(value, name)
     if not callable(value):
-        raise LrkitTypeError(f"{name} must be a callable or a 'module:name' string, got {value!r}")
+        raise LrkitTypeError(f"{name} must be a callable or the name of an allowed function, got {excerpt(value)}")
     return value
 
 
@@ -622,8 +623,9 @@ class function(_Aperiodic):
     ``fn`` receives what the schedule is called with (a float, or an array with its namespace). A
     function of two arguments, ``fn(t, xp)``, also gets the array namespace (``xp.exp``, ``xp.cos``,
     ``xp.where``, ``xp.minimum``, ...), so one definition runs on floats, numpy, jax, keras and torch.
-    A module-level function saves in configs and specs as ``'module:name'``; a lambda or a nested
-    function works but cannot be saved (``to_config`` says so).
+    A function allowed by name (``lrkit.allow_function``) saves in configs and specs under that name,
+    and only allowed names resolve there; any other function works but cannot be saved (``to_config``
+    says so).
 
     >>> s = function(lambda epoch: 1 / (epoch + 1)) * 0.1
     >>> [round(s(t), 6) for t in range(4)]
@@ -654,7 +656,7 @@ class multiplicative(_Aperiodic):
 
     Not a formula but still a pure function of ``t``: the products are computed once, in order, and
     kept. Evaluates on Python numbers and numpy arrays (up to 10,000,000 updates), not inside jax,
-    keras or torch graphs. ``fn`` saves in configs as ``'module:name'`` like ``function``'s.
+    keras or torch graphs. ``fn`` saves in configs by its allowed name like ``function``'s.
 
     >>> [round(multiplicative(lambda epoch: 0.5, start=0.8)(t), 3) for t in range(4)]
     [0.8, 0.4, 0.2, 0.1]

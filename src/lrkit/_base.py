@@ -19,7 +19,7 @@ REGISTRY = {}
 #: Size limits: a schedule nests at most MAX_DEPTH schedules deep (a sum of n terms nests n - 1 deep),
 #: a list argument (points, boundaries, milestones, parts) holds at most MAX_PARTS items, and a spec
 #: string is at most MAX_SPEC characters long. Beyond them lrkit raises SpecError / LrkitValueError.
-MAX_DEPTH = 100
+MAX_DEPTH = 64
 MAX_PARTS = 10_000
 MAX_SPEC = 1_000_000
 
@@ -60,7 +60,7 @@ _CHUNK = 1 << 14
 
 
 def _negative_step(step):
-    return LrkitValueError(f"step must be a finite number >= 0, got {step!r}")
+    return LrkitValueError(f"step must be a finite number >= 0, got {excerpt(step)}")
 
 
 class Schedule:
@@ -144,7 +144,7 @@ class Schedule:
 
     def _call_default(self, step):
         if isinstance(step, bool):
-            raise LrkitTypeError(f"step must be a number or an array of numbers, got {step!r}")
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
         if isinstance(step, numbers.Real) and np.ndim(step) == 0 and not isinstance(step, np.ndarray):
             return self(int(step) if isinstance(step, numbers.Integral) else float(step))
         kind = type(step).__module__.partition(".")[0]
@@ -154,7 +154,7 @@ class Schedule:
                 f"e.g. schedule(step, xp=torch) / xp=jax.numpy / xp=keras.ops")
         t = np.asarray(step)
         if t.dtype.kind not in "iuf":
-            raise LrkitTypeError(f"step must be a number or an array of numbers, got {step!r}")
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
         t = t.astype(np.float64)
         if t.size and not (t.min() >= 0 and t.max() < math.inf):  # NaN fails both
             bad = t[~((t >= 0) & np.isfinite(t))][0]
@@ -312,8 +312,8 @@ def from_config(config, functions=None):
 def _from_config(config, depth):
     if not isinstance(config, dict):
         raise SpecError(f"config must be a dict with a 'name' key, got {excerpt(config)}")
-    if depth >= MAX_DEPTH:
-        raise SpecError(f"config nests schedules more than {MAX_DEPTH} deep (the limit of lrkit.MAX_DEPTH)")
+    if depth > 3 * MAX_DEPTH + 8:  # a schedule level is a dict and a list or two: deeper cannot build
+        raise SpecError(f"config nests schedules more than {MAX_DEPTH} deep (lrkit.MAX_DEPTH)")
     bad_keys = [k for k in config if not isinstance(k, str)]
     if bad_keys:
         raise SpecError(f"config keys must be strings, got {excerpt(bad_keys[0])} in {excerpt(config)}")
@@ -337,6 +337,8 @@ def _from_json(value, depth):
     if isinstance(value, dict):
         return _from_config(value, depth + 1)
     if isinstance(value, list):
+        if depth > 3 * MAX_DEPTH + 8:
+            raise SpecError(f"config nests lists more than {3 * MAX_DEPTH + 8} deep: {excerpt(value)}")
         if len(value) > MAX_PARTS:
             raise SpecError(f"a config list has {len(value):,} items, more than {MAX_PARTS:,} "
                             f"(the limit of lrkit.MAX_PARTS)")

@@ -8,8 +8,8 @@ from ._errors import LrkitError, LrkitTypeError, SpecError, excerpt
 from ._functions import allowing
 
 _OPERATORS = {ast.Mult: mul, ast.Add: add}
-#: A spec's syntax tree may nest this deep: a schedule level is a call, a list and a unary minus at most.
-_MAX_TREE = 2 * MAX_DEPTH + 8
+#: A spec's syntax tree may nest this deep: a schedule level is a call, a list and a parenthesised * or + at most.
+_MAX_TREE = 3 * MAX_DEPTH + 8
 
 
 def parse(spec, functions=None):

@@ -20,7 +20,7 @@ import keras
 from keras import ops
 
 from . import _checks as check
-from ._errors import LrkitError, LrkitTypeError, LrkitValueError
+from ._errors import LrkitError, LrkitTypeError, LrkitValueError, excerpt
 from ._plateau import PlateauState, plateau
 from ._spec import as_schedule
 
@@ -37,7 +37,7 @@ def _probe(schedule):
         raise
     except Exception as error:  # whatever the user function raised on a symbolic tensor
         raise LrkitTypeError(
-            f"schedule {schedule!r} cannot be evaluated with keras.ops on a symbolic step "
+            f"schedule {excerpt(schedule)} cannot be evaluated with keras.ops on a symbolic step "
             f"({type(error).__name__}: {error}). Keras computes the learning rate inside compiled "
             f"train steps: the step-dependent part must use array operations (arithmetic operators, "
             f"keras.ops), not `if`, float(), int(), math.* or numpy on the step") from None
@@ -46,7 +46,7 @@ def _probe(schedule):
     shape, dtype = tuple(getattr(value, "shape", (None,))), str(getattr(value, "dtype", ""))
     if shape != () or "float" not in dtype:
         raise LrkitTypeError(
-            f"schedule {schedule!r} must give one float per step under keras.ops, "
+            f"schedule {excerpt(schedule)} must give one float per step under keras.ops, "
             f"got shape {shape} and dtype {dtype or type(value).__name__!r}")
 
 
@@ -83,7 +83,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.scale = check.positive("scale", scale)
         self.gradient_accumulation_steps = check.count("gradient_accumulation_steps", gradient_accumulation_steps)
         if self.gradient_accumulation_steps < 1:
-            raise LrkitValueError(f"gradient_accumulation_steps must be >= 1, got {gradient_accumulation_steps!r}")
+            raise LrkitValueError(f"gradient_accumulation_steps must be >= 1, got {excerpt(gradient_accumulation_steps)}")
         # the plateau callback's state, validated now so that a bad saved config fails at load
         self.plateau = PlateauState.from_dict(plateau).to_dict() if plateau is not None else None
         _probe(self.schedule)
@@ -120,7 +120,7 @@ def _direction(monitor):
     if any(word in name for word in _MAXIMISE):
         return "max"
     raise LrkitValueError(
-        f"mode='auto' cannot tell whether monitor={monitor!r} should go down or up: "
+        f"mode='auto' cannot tell whether monitor={excerpt(monitor)} should go down or up: "
         f"pass mode='min' or mode='max'")
 
 
@@ -131,7 +131,7 @@ def _keras_schedule_of(optimizer):
     if not isinstance(schedule, KerasSchedule):
         raise LrkitTypeError(
             f"ReduceLROnPlateau needs the optimizer's learning_rate to be a lrkit.keras.KerasSchedule, "
-            f"got {schedule!r}; wrap the schedule (KerasSchedule(lrkit.constant(lr)) for a fixed "
+            f"got {excerpt(schedule)}; wrap the schedule (KerasSchedule(lrkit.constant(lr)) for a fixed "
             f"rate) or use keras.callbacks.ReduceLROnPlateau with a float learning rate")
     return schedule
 
@@ -158,7 +158,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                  min_delta=1e-4, cooldown=0, min_scale=0.0):
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
-            raise LrkitTypeError(f"monitor must be the name of a logged metric, got {monitor!r}")
+            raise LrkitTypeError(f"monitor must be the name of a logged metric, got {excerpt(monitor)}")
         self.monitor = monitor
         self.factor = factor
         self.patience = check.count("patience", patience)

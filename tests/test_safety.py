@@ -246,3 +246,20 @@ def test_messages_quote_a_bounded_excerpt(make):
     with pytest.raises(LrkitError) as error:
         make(big)
     assert len(str(error.value)) < 2000
+
+
+def test_keras_and_optax_adapters_read_specs_and_configs_as_data():
+    """The adapters read specs and configs through the same allow-list, and a bad saved Keras config is
+    lrkit's error (before issue 12: TypeError from cls(**config), and os.fdopen resolved)."""
+    pytest.importorskip("keras")
+    pytest.importorskip("optax")
+    from lrkit.keras import KerasSchedule
+    from lrkit.optax import to_optax
+    with pytest.raises(SpecError, match="KerasSchedule config"):
+        KerasSchedule.from_config({"schedule": "cosine(0.1, 0.0, steps=5)", "bogus": 1})
+    with pytest.raises(SpecError, match="KerasSchedule config"):
+        KerasSchedule.from_config(["cosine(0.1, 0.0, steps=5)"])
+    for adapter, item in [(KerasSchedule, "function('os:fdopen')"), (to_optax, "function('os:fdopen')"),
+                          (KerasSchedule.from_config, {"schedule": {"name": "function", "fn": "os:fdopen"}})]:
+        with pytest.raises(lrkit.LrkitValueError, match="not an allowed function"):
+            adapter(item)

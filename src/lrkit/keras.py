@@ -20,7 +20,7 @@ import keras
 from keras import ops
 
 from . import _checks as check
-from ._errors import LrkitError, LrkitTypeError, LrkitValueError, excerpt
+from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError, excerpt
 from ._plateau import PlateauState, plateau
 from ._spec import as_schedule
 
@@ -55,7 +55,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """An lrkit schedule as a Keras learning-rate schedule: ``lr(step) = scale * schedule(step)``.
 
     ``schedule``: an lrkit schedule, a spec string (``"cosine(0.1, 0.0, steps=1000)"``) or a config
-    dict. ``scale``: a positive multiplier (1.0; lowered by :class:`ReduceLROnPlateau`).
+    dict (a function it names must be allowed: ``lrkit.allow_function``, also before loading a saved
+    model). ``scale``: a positive multiplier (1.0; lowered by :class:`ReduceLROnPlateau`).
     ``plateau``: the plateau callback's state (a ``PlateauState`` dict, written by the callback and
     kept in the config). ``gradient_accumulation_steps``: the optimizer's own setting, when it has one:
     Keras (3.15) then calls schedules with its micro-step counter, and update ``k`` would use
@@ -100,6 +101,11 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @classmethod
     def from_config(cls, config):
+        """The schedule of a saved model; a function it names must be allowed (``lrkit.allow_function``)."""
+        keys = ("schedule", "scale", "plateau", "gradient_accumulation_steps")
+        if not isinstance(config, dict) or "schedule" not in config or set(config) - set(keys):
+            raise SpecError(f"KerasSchedule config must be a dict with 'schedule' and optionally "
+                            f"{', '.join(keys[1:])}, got {excerpt(config)}")
         return cls(**config)
 
     def __repr__(self):

@@ -217,6 +217,13 @@ def test_hostile_input_gets_an_lrkit_error(make, pattern):
         make()
 
 
+@pytest.mark.parametrize("step", [[[1, 2], [3]], [1, [2]], [0.5, "1"]])
+def test_a_ragged_step_list_gets_an_lrkit_error(step):
+    """Before issue 12: numpy's ValueError (inhomogeneous shape) escaped."""
+    with pytest.raises(lrkit.LrkitTypeError, match="step must be a number or an array"):
+        lrkit.cosine(0.1, 0.0, steps=10)(step)
+
+
 def test_a_tiny_phase_evaluates_without_dividing_by_zero():
     """cyclic with a phase too short to show in float (steps_up / total rounds to 1 or 0): before issue
     12, ZeroDivisionError on the scalar path."""

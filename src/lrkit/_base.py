@@ -152,7 +152,10 @@ class Schedule:
             raise LrkitTypeError(
                 f"step is a {type(step).__module__}.{type(step).__name__}: pass its namespace, "
                 f"e.g. schedule(step, xp=torch) / xp=jax.numpy / xp=keras.ops")
-        t = np.asarray(step)
+        try:
+            t = np.asarray(step)
+        except (ValueError, TypeError, OverflowError):  # ragged or mixed lists
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}") from None
         if t.dtype.kind not in "iuf":
             raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
         t = t.astype(np.float64)

@@ -136,7 +136,7 @@ BAD = [
     (["show", "cosine"], ["unknown name 'cosine'", "cosine(...)"]),
     (["show", "cosine(0.1, 0.0, stepz=10)"], ["'stepz'", "cosine takes: start, end, steps, exponent"]),
     (["show", "multistep(0.1, milestones=[7, 3])"], ["milestones must be strictly increasing", "[7, 3]"]),
-    (["show", "function('os:system')"], ["'os:system'", "must name a Python function"]),
+    (["show", "function('os:system')"], ["'os:system'", "is not an allowed function", "lrkit.allow_function"]),
     (["plot", WARMUP_COSINE, "-o", "curve.jpg"], ["curve.jpg", ".png, .svg, .pdf"]),
     (["plot", WARMUP_COSINE, "-o", "no/such/folder/x.png"], ["cannot write 'no/such/folder/x.png'", "No such file"]),
     (["show", WARMUP_COSINE, "--at", "0,ten"], ["'ten'", "e.g. 0,100,500"]),

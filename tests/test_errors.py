@@ -344,15 +344,15 @@ def test_an_adapter_without_its_framework_names_the_extra(adapter, missing, extr
 
 
 def test_a_spec_never_imports_the_module_it_names():
-    """Specs and configs are data: function('module:name') resolves only modules already imported
-    (or lrkit's own), so reading one cannot run a module's top-level code."""
+    """Specs and configs are data: function('module:name') resolves only names allowed in this process,
+    so reading one cannot import a module or reach a function the user did not allow."""
     code = (
         "import sys, lrkit\n"
-        "for text in (\"function('this:s')\", \"function('antigravity:geohash')\"):\n"
+        "for text in (\"function('this:s')\", \"function('antigravity:geohash')\", \"function('json:dumps')\"):\n"
         "    try:\n"
         "        lrkit.parse(text)\n"
         "    except lrkit.LrkitValueError as error:\n"
-        "        assert 'is not imported' in str(error), error\n"
+        "        assert 'is not an allowed function' in str(error), error\n"
         "    else:\n"
         "        raise SystemExit('accepted ' + text)\n"
         "    try:\n"
@@ -363,6 +363,7 @@ def test_a_spec_never_imports_the_module_it_names():
         "        raise SystemExit('config accepted ' + text)\n"
         "assert 'this' not in sys.modules and 'antigravity' not in sys.modules\n"
         "import json\n"
+        "lrkit.allow_function(json.dumps)\n"
         "assert lrkit.parse(\"function('json:dumps')\").fn is json.dumps\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

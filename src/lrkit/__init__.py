@@ -5,10 +5,11 @@
 >>> [round(s(t), 7) for t in (0, 500, 1000, 5500, 10000)]
 [0.0, 0.00015, 0.0003, 0.00015, 0.0]
 """
-from ._base import Schedule, from_config
+from ._base import MAX_DEPTH, MAX_PARTS, MAX_SPEC, Schedule, from_config
 from ._combinators import add, clip, mul, repeat, sequence, warmup
 from ._find_lr import LRFinderResult, find_lr
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
+from ._functions import allow_function
 from ._namespace import Namespace, namespace
 from ._plateau import PlateauState, plateau
 from ._recipes import Recipe, cosine_wave, linear_to_zero, multistep, one_cycle, step_decay, wsd
@@ -38,6 +39,8 @@ __all__ = [
     "shootout", "ShootoutResult", "standard_schedules",
     # values, text and config
     "Schedule", "Recipe", "parse", "from_config", "as_schedule", "Namespace", "namespace",
+    # the functions specs and configs may name; size limits of specs, configs and schedules
+    "allow_function", "MAX_DEPTH", "MAX_PARTS", "MAX_SPEC",
     # errors
     "LrkitError", "LrkitValueError", "LrkitTypeError", "SpecError",
 ]

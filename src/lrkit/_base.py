@@ -1,34 +1,66 @@
 """The Schedule base class: evaluation on scalars, numpy arrays and other array namespaces; repr,
 equality and config for free from the frozen dataclass fields."""
 import dataclasses
-import importlib
+import functools
 import math
 import numbers
-import sys
-import types
 import typing
 
 import numpy as np
 
-from ._errors import LrkitTypeError, LrkitValueError, SpecError
+from ._errors import LrkitTypeError, LrkitValueError, SpecError, excerpt
+from ._functions import allowing, name_of, not_allowed_hint
 from ._namespace import MATH, NUMPY, namespace
 
 #: Every schedule class by name: the spec parser and from_config accept exactly these.
 REGISTRY = {}
 
 
+#: Size limits: a schedule nests at most MAX_DEPTH schedules deep (a sum of n terms nests n - 1 deep),
+#: a list argument (points, boundaries, milestones, parts) holds at most MAX_PARTS items, and a spec
+#: string is at most MAX_SPEC characters long. Beyond them lrkit raises SpecError / LrkitValueError.
+MAX_DEPTH = 64
+MAX_PARTS = 10_000
+MAX_SPEC = 1_000_000
+
+
 def register(cls):
     """Turn ``cls`` into a frozen dataclass schedule and register it under its (lowercase) name."""
     cls = dataclasses.dataclass(frozen=True, repr=False)(cls)
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        for i, value in enumerate((*args, *kwargs.values())):
+            if isinstance(value, (tuple, list)) and len(value) > MAX_PARTS:
+                where = list(kwargs)[i - len(args)] if i >= len(args) else f"argument {i + 1}"
+                raise LrkitValueError(f"{type(self).__name__}: {where} has {len(value):,} items, more than "
+                                      f"{MAX_PARTS:,} (lrkit.MAX_PARTS)")
+        init(self, *args, **kwargs)
+        depth = 1 + max((_depth(getattr(self, f.name)) for f in dataclasses.fields(self)), default=0)
+        if depth > MAX_DEPTH:
+            raise LrkitValueError(f"{type(self).__name__} nests schedules {depth} deep, more than {MAX_DEPTH} "
+                                  f"(lrkit.MAX_DEPTH; a sum or product of n terms nests n - 1 deep)")
+        object.__setattr__(self, "_depth", depth)
+
+    cls.__init__ = __init__
     REGISTRY[cls.__name__] = cls
     return cls
+
+
+def _depth(value):
+    if isinstance(value, Schedule):
+        return value.__dict__.get("_depth", 1)
+    if isinstance(value, tuple):
+        return max((_depth(v) for v in value), default=0)
+    return 0
 
 
 _CHUNK = 1 << 14
 
 
 def _negative_step(step):
-    return LrkitValueError(f"step must be a finite number >= 0, got {step!r}")
+    return LrkitValueError(f"step must be a finite number >= 0, got {excerpt(step)}")
 
 
 class Schedule:
@@ -112,7 +144,7 @@ class Schedule:
 
     def _call_default(self, step):
         if isinstance(step, bool):
-            raise LrkitTypeError(f"step must be a number or an array of numbers, got {step!r}")
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
         if isinstance(step, numbers.Real) and np.ndim(step) == 0 and not isinstance(step, np.ndarray):
             return self(int(step) if isinstance(step, numbers.Integral) else float(step))
         kind = type(step).__module__.partition(".")[0]
@@ -120,9 +152,12 @@ class Schedule:
             raise LrkitTypeError(
                 f"step is a {type(step).__module__}.{type(step).__name__}: pass its namespace, "
                 f"e.g. schedule(step, xp=torch) / xp=jax.numpy / xp=keras.ops")
-        t = np.asarray(step)
+        try:
+            t = np.asarray(step)
+        except (ValueError, TypeError, OverflowError):  # ragged or mixed lists
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}") from None
         if t.dtype.kind not in "iuf":
-            raise LrkitTypeError(f"step must be a number or an array of numbers, got {step!r}")
+            raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
         t = t.astype(np.float64)
         if t.size and not (t.min() >= 0 and t.max() < math.inf):  # NaN fails both
             bad = t[~((t >= 0) & np.isfinite(t))][0]
@@ -246,8 +281,9 @@ def _repr_value(value, nested=False):
     if isinstance(value, tuple):
         inner = ", ".join(_repr_value(v, True) for v in value)
         return f"({inner})" if nested else f"[{inner}]"
-    if isinstance(value, types.FunctionType):
-        return repr(function_reference(value) or value)
+    if callable(value) and not isinstance(value, Schedule):
+        name = name_of(value)
+        return repr(name) if name is not None else f"<{not_allowed_hint(value)}>".replace("<<", "<", 1)
     return repr(value)
 
 
@@ -259,72 +295,55 @@ def _to_json(value, where):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if callable(value):
-        ref = function_reference(value)
-        if ref is None:
-            raise LrkitValueError(
-                f"{where}={value!r} cannot be saved in a config: it is not importable by name "
-                f"(define it with def at module level, not as a lambda or a nested function)")
-        return ref
-    raise LrkitTypeError(f"{where}={value!r} is not JSON-safe")
+        name = name_of(value)
+        if name is None:
+            raise LrkitValueError(f"{where} cannot be saved in a config: {not_allowed_hint(value)}")
+        return name
+    raise LrkitTypeError(f"{where}={excerpt(value)} is not JSON-safe")
 
 
-def function_reference(fn):
-    """``'module:qualname'`` if importing that gives back ``fn`` itself, else None."""
-    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
-    if not module or "<" in qualname or module == "__main__":
-        return None
-    try:
-        return f"{module}:{qualname}" if resolve_function(f"{module}:{qualname}") is fn else None
-    except LrkitValueError:
-        return None
+def from_config(config, functions=None):
+    """The schedule described by ``config`` (a dict from ``to_config()``; JSON-loaded is fine).
+
+    A function named in it (``function``'s ``fn``, ``cyclic``'s ``scale_fn``) must be allowed: by
+    ``lrkit.allow_function`` or in ``functions={"name": fn}`` (this call only).
+    """
+    with allowing(functions):
+        return _from_config(config, 0)
 
 
-def resolve_function(reference):
-    """The plain Python function named ``'module:qualname'``."""
-    module, sep, qualname = reference.partition(":")
-    names = qualname.split(".")
-    if not sep or not all(p.isidentifier() for p in module.split(".") + names):
-        raise LrkitValueError(f"function reference must look like 'module:name', got {reference!r}")
-    obj = sys.modules.get(module)
-    if obj is None and module.partition(".")[0] == "lrkit":
-        obj = importlib.import_module(module)
-    if obj is None:  # specs and configs are data: lrkit never imports (runs) another module they name
-        raise LrkitValueError(
-            f"function reference {reference!r} names module {module!r}, which is not imported: "
-            f"import it before reading the spec or config")
-    try:
-        for name in names:
-            obj = getattr(obj, name)
-    except AttributeError as error:
-        raise LrkitValueError(f"function reference {reference!r} cannot be resolved: {error}") from None
-    if not isinstance(obj, types.FunctionType):
-        raise LrkitValueError(f"function reference {reference!r} must name a Python function, got {obj!r}")
-    return obj
-
-
-def from_config(config):
-    """The schedule described by ``config`` (a dict from ``to_config()``; JSON-loaded is fine)."""
+def _from_config(config, depth):
     if not isinstance(config, dict):
-        raise SpecError(f"config must be a dict with a 'name' key, got {config!r}")
+        raise SpecError(f"config must be a dict with a 'name' key, got {excerpt(config)}")
+    if depth > 3 * MAX_DEPTH + 8:  # a schedule level is a dict and a list or two: deeper cannot build
+        raise SpecError(f"config nests schedules more than {MAX_DEPTH} deep (lrkit.MAX_DEPTH)")
+    bad_keys = [k for k in config if not isinstance(k, str)]
+    if bad_keys:
+        raise SpecError(f"config keys must be strings, got {excerpt(bad_keys[0])} in {excerpt(config)}")
     name = config.get("name")
     cls = REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
-        raise SpecError(f"config name must be one of {', '.join(sorted(REGISTRY))}, got {name!r}")
+        raise SpecError(f"config name must be one of {', '.join(sorted(REGISTRY))}, got {excerpt(name)}")
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = sorted(set(config) - set(names) - {"name"})
     if unknown:
-        raise SpecError(f"config for {name} has unknown key(s) {unknown}; allowed: {names}")
+        raise SpecError(f"config for {name} has unknown key(s) {excerpt(unknown)}; allowed: {names}")
     required = [f.name for f in dataclasses.fields(cls)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     missing = [n for n in required if n not in config]
     if missing:
         raise SpecError(f"config for {name} lacks required key(s) {missing}")
-    return cls(**{k: _from_json(v) for k, v in config.items() if k != "name"})
+    return cls(**{k: _from_json(v, depth) for k, v in config.items() if k != "name"})
 
 
-def _from_json(value):
+def _from_json(value, depth):
     if isinstance(value, dict):
-        return from_config(value)
+        return _from_config(value, depth + 1)
     if isinstance(value, list):
-        return tuple(_from_json(v) for v in value)
+        if depth > 3 * MAX_DEPTH + 8:
+            raise SpecError(f"config nests lists more than {3 * MAX_DEPTH + 8} deep: {excerpt(value)}")
+        if len(value) > MAX_PARTS:
+            raise SpecError(f"a config list has {len(value):,} items, more than {MAX_PARTS:,} "
+                            f"(the limit of lrkit.MAX_PARTS)")
+        return tuple(_from_json(v, depth + 1) for v in value)
     return value

@@ -3,37 +3,41 @@ import math
 import numbers
 
 from ._base import Schedule
-from ._errors import LrkitTypeError, LrkitValueError
+from ._errors import LrkitTypeError, LrkitValueError, excerpt
 
 
 def real(name, value):
     """A finite real number, returned as a plain int or float (numpy scalars included)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise LrkitTypeError(f"{name} must be a real number, got {value!r}")
-    value = int(value) if isinstance(value, numbers.Integral) else float(value)
+        raise LrkitTypeError(f"{name} must be a real number, got {excerpt(value)}")
+    try:
+        value = int(value) if isinstance(value, numbers.Integral) else float(value)
+        float(value)
+    except OverflowError:  # an int beyond float range
+        raise LrkitValueError(f"{name} must be finite (within float range), got {excerpt(value)}") from None
     if not math.isfinite(value):
-        raise LrkitValueError(f"{name} must be finite, got {value!r}")
+        raise LrkitValueError(f"{name} must be finite, got {excerpt(value)}")
     return value
 
 
 def non_negative(name, value):
     value = real(name, value)
     if value < 0:
-        raise LrkitValueError(f"{name} must be >= 0, got {value!r}")
+        raise LrkitValueError(f"{name} must be >= 0, got {excerpt(value)}")
     return value
 
 
 def positive(name, value):
     value = real(name, value)
     if value <= 0:
-        raise LrkitValueError(f"{name} must be > 0, got {value!r}")
+        raise LrkitValueError(f"{name} must be > 0, got {excerpt(value)}")
     return value
 
 
 def at_least(name, value, low):
     value = real(name, value)
     if value < low:
-        raise LrkitValueError(f"{name} must be >= {low}, got {value!r}")
+        raise LrkitValueError(f"{name} must be >= {low}, got {excerpt(value)}")
     return value
 
 
@@ -41,39 +45,39 @@ def fraction(name, value):
     """A number strictly between 0 and 1."""
     value = real(name, value)
     if not 0 < value < 1:
-        raise LrkitValueError(f"{name} must be in (0, 1), got {value!r}")
+        raise LrkitValueError(f"{name} must be in (0, 1), got {excerpt(value)}")
     return value
 
 
 def flag(name, value):
     if not isinstance(value, bool):
-        raise LrkitTypeError(f"{name} must be True or False, got {value!r}")
+        raise LrkitTypeError(f"{name} must be True or False, got {excerpt(value)}")
     return value
 
 
 def choice(name, value, options):
     if value not in options:
         allowed = ", ".join(repr(o) for o in options)
-        raise LrkitValueError(f"{name} must be one of {allowed}, got {value!r}")
+        raise LrkitValueError(f"{name} must be one of {allowed}, got {excerpt(value)}")
     return value
 
 
 def increasing(name, values, check=real):
     """A non-empty sequence of numbers, each > the one before; returned as a tuple."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise LrkitTypeError(f"{name} must be a list of numbers, got {values!r}")
+        raise LrkitTypeError(f"{name} must be a list of numbers, got {excerpt(values)}")
     values = tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
     for i in range(1, len(values)):
         if values[i] <= values[i - 1]:
             raise LrkitValueError(
-                f"{name} must be strictly increasing, got {list(values)!r} "
+                f"{name} must be strictly increasing, got {excerpt(list(values))} "
                 f"({name}[{i}]={values[i]!r} <= {name}[{i - 1}]={values[i - 1]!r})")
     return values
 
 
 def schedule(name, value):
     if not isinstance(value, Schedule):
-        raise LrkitTypeError(f"{name} must be an lrkit schedule, got {value!r}")
+        raise LrkitTypeError(f"{name} must be an lrkit schedule, got {excerpt(value)}")
     return value
 
 
@@ -84,15 +88,15 @@ def schedule_or_real(name, value):
 def non_negative_list(name, values):
     """A sequence of numbers >= 0, returned as a tuple."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise LrkitTypeError(f"{name} must be a list of numbers, got {values!r}")
+        raise LrkitTypeError(f"{name} must be a list of numbers, got {excerpt(values)}")
     return tuple(non_negative(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
 def count(name, value):
     """An int >= 0 (bools refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise LrkitTypeError(f"{name} must be an integer >= 0, got {value!r}")
+        raise LrkitTypeError(f"{name} must be an integer >= 0, got {excerpt(value)}")
     value = int(value)
     if value < 0:
-        raise LrkitValueError(f"{name} must be an integer >= 0, got {value!r}")
+        raise LrkitValueError(f"{name} must be an integer >= 0, got {excerpt(value)}")
     return value

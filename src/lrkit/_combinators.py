@@ -7,7 +7,7 @@ import typing
 
 from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, register
-from ._errors import LrkitTypeError, LrkitValueError
+from ._errors import LrkitTypeError, LrkitValueError, excerpt
 
 
 @register
@@ -31,7 +31,7 @@ class sequence(Schedule):
         if len(self.schedules) != len(self.boundaries) + 1:
             raise LrkitValueError(
                 f"boundaries must have one entry fewer than schedules ({len(self.schedules)}), "
-                f"got {len(self.boundaries)}: {list(self.boundaries)!r}")
+                f"got {len(self.boundaries)}: {excerpt(list(self.boundaries))}")
 
     def __repr__(self):
         parts = ", ".join(repr(s) for s in self.schedules)

@@ -17,6 +17,17 @@ class _Untraceable(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    """The branches nest deeper than Python's block limit allows (about 100): one flat pass instead."""
+
+
+#: ``where`` branches nest at most this deep in the compiled code; deeper formulas compile flat.
+MAX_NESTING = 40
+#: A formula of more operations than this is not compiled: it evaluates as plain Python (slower per step,
+#: but compiling it would cost more than it saves, and Python's compiler has limits of its own).
+MAX_OPERATIONS = 20_000
+
+
 class _Tape:
     """The traced operations: ``name -> (expression, names it reads, where-parts or None)``, in order."""
 
@@ -52,6 +63,8 @@ class _Tape:
             return sorted(out, key=order.__getitem__)
 
         def emit(value, have, indent):
+            if len(indent) > 4 * MAX_NESTING:
+                raise _TooDeep
             lines = []
             for name in needed(value, have):
                 expression, _, where = ops[name]
@@ -148,19 +161,30 @@ _MATH_NAMES = {f"_{f}": getattr(MATH, f) for f in ("floor", "ceil", "cos", "exp"
 def compile_scalar(schedule):
     """A function ``t -> float`` equal, bit for bit, to ``float(schedule._f(t, MATH))``."""
     tape = _Tape()
+
+    def plain(t):
+        return float(schedule._f(t, MATH))
+
     try:
         result = schedule._f(_Sym(tape, "t"), _namespace(tape))
-        lines = tape.branching(result)
-        if len(lines) > 2 * len(tape.ops) + 16:  # branches that share much: one flat pass is shorter
+        if len(tape.ops) > MAX_OPERATIONS:
+            return plain
+        try:
+            lines = tape.branching(result)
+        except (_TooDeep, RecursionError):
+            lines = None
+        if lines is None or len(lines) > 2 * len(tape.ops) + 16:  # too deep, or branches that share much
             lines = tape.flat(result)
         body = "\n".join(lines)
-    except (_Untraceable, TypeError, ValueError, ArithmeticError, AttributeError):
-        return lambda t: float(schedule._f(t, MATH))
-    names = {**_MATH_NAMES, **tape.constants, "_float": float}
-    params = "".join(f", {n}={n}" for n in names)
-    source = f"def scalar(t{params}):\n{body}\n"
+        names = {**_MATH_NAMES, **tape.constants, "_float": float}
+        params = "".join(f", {n}={n}" for n in names)
+        source = f"def scalar(t{params}):\n{body}\n"
+        code = compile(source, f"<lrkit {type(schedule).__name__}>", "exec")
+    except (_Untraceable, TypeError, ValueError, ArithmeticError, AttributeError, RecursionError, SyntaxError,
+            MemoryError):
+        return plain
     scope = dict(names)
-    exec(compile(source, f"<lrkit {type(schedule).__name__}>", "exec"), scope)  # noqa: S102 - our own code
+    exec(code, scope)  # noqa: S102 - our own code
     scalar = scope["scalar"]
     scalar.source = source
     return scalar

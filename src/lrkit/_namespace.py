@@ -9,7 +9,7 @@ import types
 
 import numpy as np
 
-from ._errors import LrkitTypeError
+from ._errors import LrkitTypeError, excerpt
 
 _FUNCTIONS = ("where", "minimum", "maximum", "floor", "ceil", "cos", "exp", "log", "sqrt")
 
@@ -135,7 +135,7 @@ def namespace(xp):
         return xp
     if not isinstance(xp, types.ModuleType):
         raise LrkitTypeError(
-            f"xp must be a module (numpy, jax.numpy, keras.ops, torch) or an lrkit Namespace, got {xp!r}")
+            f"xp must be a module (numpy, jax.numpy, keras.ops, torch) or an lrkit Namespace, got {excerpt(xp)}")
     name = xp.__name__
     found = _cache.get(name)
     if found is None:

@@ -40,7 +40,7 @@ import numbers
 import typing
 
 from . import _checks as check
-from ._errors import LrkitTypeError, LrkitValueError
+from ._errors import LrkitTypeError, LrkitValueError, excerpt
 
 _INF = math.inf
 _new_state = tuple.__new__  # PlateauState from a tuple, without the namedtuple's Python-level __new__
@@ -70,7 +70,7 @@ class PlateauState(typing.NamedTuple):
     def from_dict(cls, data):
         """The state a ``to_dict()`` output describes (validated; the dict is not modified)."""
         if not isinstance(data, dict):
-            raise LrkitTypeError(f"plateau state must be a dict, got {data!r}")
+            raise LrkitTypeError(f"plateau state must be a dict, got {excerpt(data)}")
         names = list(cls._fields)
         unknown = sorted(set(data) - set(names))
         if unknown:
@@ -79,7 +79,7 @@ class PlateauState(typing.NamedTuple):
             raise LrkitValueError("plateau state lacks 'best'")
         best = data["best"]
         if isinstance(best, bool) or not isinstance(best, numbers.Real) or math.isnan(best):
-            raise LrkitValueError(f"plateau state best must be a number (inf allowed), got {best!r}")
+            raise LrkitValueError(f"plateau state best must be a number (inf allowed), got {excerpt(best)}")
         counts = {n: check.count(f"plateau state {n}", data.get(n, 0)) for n in names[1:]}
         return cls(best=float(best), **counts)
 
@@ -119,7 +119,7 @@ class plateau:
         check.choice("nonfinite", self.nonfinite, _NONFINITE)
         factor = check.real("factor", self.factor)
         if not 0 <= factor < 1:
-            raise LrkitValueError(f"factor must be in [0, 1) (new_lr = lr * factor), got {factor!r}")
+            raise LrkitValueError(f"factor must be in [0, 1) (new_lr = lr * factor), got {excerpt(factor)}")
         object.__setattr__(self, "factor", float(factor))
         object.__setattr__(self, "patience", check.count("patience", self.patience))
         object.__setattr__(self, "cooldown", check.count("cooldown", self.cooldown))
@@ -209,20 +209,20 @@ class plateau:
     def update(self, state, metric):
         """The state after one epoch's ``metric`` (a pure function; ``state`` is not modified)."""
         if type(state) is not PlateauState:
-            raise LrkitTypeError(f"state must be a PlateauState (from plateau.init()), got {state!r}")
+            raise LrkitTypeError(f"state must be a PlateauState (from plateau.init()), got {excerpt(state)}")
         if type(metric) is not float:
             if isinstance(metric, bool) or not isinstance(metric, numbers.Real):
                 try:
                     metric = float(metric)  # 0-dim tensors and numpy scalars
                 except (TypeError, ValueError):
-                    raise LrkitTypeError(f"metric must be a real number, got {metric!r}") from None
+                    raise LrkitTypeError(f"metric must be a real number, got {excerpt(metric)}") from None
             metric = float(metric)
         best, bad = state[0], state[1]
         if -_INF < metric < _INF:
             better = self.is_better(metric, best)
         elif self.nonfinite == "raise":
             raise LrkitValueError(
-                f"metric must be finite, got {metric!r} (plateau nonfinite='raise'; nonfinite='bad' counts "
+                f"metric must be finite, got {excerpt(metric)} (plateau nonfinite='raise'; nonfinite='bad' counts "
                 f"it as an epoch without improvement, nonfinite='ignore' skips it)")
         elif self.nonfinite == "ignore":
             return state
@@ -304,7 +304,7 @@ class plateau:
     @classmethod
     def from_config(cls, config):
         if not isinstance(config, dict) or config.get("name") != "plateau":
-            raise LrkitValueError(f"config must be a dict with name 'plateau', got {config!r}")
+            raise LrkitValueError(f"config must be a dict with name 'plateau', got {excerpt(config)}")
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(config) - set(names) - {"name"})
         if unknown:
@@ -320,7 +320,7 @@ def check_reduce(value):
     """``value`` if it is a valid ``reduce`` ("mean", "min", "max" or None), else LrkitValueError."""
     if value is None or (isinstance(value, str) and value in REDUCE_CHOICES):
         return value
-    raise LrkitValueError(f"reduce must be one of 'mean', 'min', 'max' or None, got {value!r}")
+    raise LrkitValueError(f"reduce must be one of 'mean', 'min', 'max' or None, got {excerpt(value)}")
 
 
 def combine_metrics(values, reduce):
@@ -357,4 +357,4 @@ def _metric_float(metric):
             return float(metric)
         except (TypeError, ValueError, RuntimeError):
             pass
-    raise LrkitTypeError(f"metric must be a real number (or a one-element tensor), got {metric!r}")
+    raise LrkitTypeError(f"metric must be a real number (or a one-element tensor), got {excerpt(metric)}")

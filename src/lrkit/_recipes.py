@@ -77,7 +77,11 @@ class multistep(Recipe):
         self._validate("start", check.non_negative)
         self._validate("milestones", check.increasing, check.non_negative)
         self._validate("gamma", check.non_negative)
-        values = [self.start * self.gamma ** i for i in range(len(self.milestones) + 1)]
+        try:
+            values = [self.start * self.gamma ** i for i in range(len(self.milestones) + 1)]
+        except OverflowError:
+            raise LrkitValueError(f"gamma={self.gamma!r} over {len(self.milestones)} milestones takes start * "
+                                  f"gamma ** k beyond float range") from None
         return piecewise_constant(self.milestones, values)
 
     def events(self, until, offset=0.0):

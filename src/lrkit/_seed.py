@@ -13,6 +13,7 @@ import numpy as np
 
 from . import tf
 from ._combinators import repeat, sequence
+from ._functions import factor_095 as _factor_095, inverse_epoch as _inverse_epoch  # noqa: F401 (allowed by name)
 from ._plateau import plateau
 from ._recipes import multistep, one_cycle, step_decay
 from ._shapes import cosine, cosine_restarts, cyclic, exponential, function
@@ -34,16 +35,6 @@ def tf_square_run(steps=100, every=10):
             printed = tf.exponential_decay(0.1, i + 1, 1, 0.96, staircase=True, dtype="float32")
             lines.append("After %s iteration(s): x%s is %f, learning rate is %f." % (i + 1, i + 1, x, printed))
     return lines
-
-
-def _factor_095(epoch):
-    """torch's MultiplicativeLR example factor, ``lambda epoch: 0.95``, importable for specs."""
-    return 0.95
-
-
-def _inverse_epoch(epoch):
-    """The seed's LambdaLR factor ``1 / (epoch + 1)`` (module level, so specs and configs can name it)."""
-    return 1 / (epoch + 1)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,8 +9,9 @@ import typing
 import numpy as np
 
 from . import _checks as check
-from ._base import MAX_EVENTS, Cycle, Schedule, register, resolve_function
-from ._errors import LrkitTypeError, LrkitValueError
+from ._base import MAX_EVENTS, Cycle, Schedule, register
+from ._errors import LrkitTypeError, LrkitValueError, excerpt
+from ._functions import resolve
 from ._namespace import MATH
 
 
@@ -46,11 +47,11 @@ class _OverSteps(_Aperiodic):
 
 
 def _user_function(name, value):
-    """A callable, or a ``'module:name'`` reference to one (configs and specs)."""
+    """A callable, or the name of an allowed one (configs and specs: see lrkit.allow_function)."""
     if isinstance(value, str):
-        return resolve_function(value)
+        return resolve(value, name)
     if not callable(value):
-        raise LrkitTypeError(f"{name} must be a callable or a 'module:name' string, got {value!r}")
+        raise LrkitTypeError(f"{name} must be a callable or the name of an allowed function, got {excerpt(value)}")
     return value
 
 
@@ -334,6 +335,9 @@ class one_minus_sqrt(_OverSteps):
         return self.end + (self.start - self.end) * (1 - xp.sqrt(xp.minimum(t, self.steps) / self.steps))
 
 
+_MAX_PERIODS = float.fromhex("0x1.fffffffffffffp+1023") / (2.0 * math.pi)
+
+
 @register
 class linear_cosine(_OverSteps):
     """Linear-cosine decay (Bello et al. 2017, "Neural Optimizer Search with RL"; TF ``linear_cosine_decay``).
@@ -354,6 +358,9 @@ class linear_cosine(_OverSteps):
         self._validate("start", check.non_negative)
         self._validate("steps", check.positive)
         self._validate("periods", check.non_negative)
+        if not math.isfinite(math.pi * (2.0 * self.periods)):
+            raise LrkitValueError(f"periods must be < {_MAX_PERIODS:.3g} (its angle 2 pi periods must be finite), "
+                                  f"got {self.periods!r}")
         self._validate("alpha", check.non_negative)
         self._validate("beta", check.non_negative)
 
@@ -388,7 +395,7 @@ class piecewise_constant(_Aperiodic):
         if len(self.values) != len(self.boundaries) + 1:
             raise LrkitValueError(
                 f"values must have one more entry than boundaries ({len(self.boundaries)}), "
-                f"got {len(self.values)}: {list(self.values)!r}")
+                f"got {len(self.values)}: {excerpt(list(self.values))}")
 
     def _f(self, t, xp):
         if len(self.boundaries) > 8 and xp.name in ("math", "numpy", "trace"):
@@ -432,11 +439,11 @@ class piecewise_linear(_Aperiodic):
     def __post_init__(self):
         points = self.points
         if isinstance(points, (str, bytes)) or not hasattr(points, "__iter__"):
-            raise LrkitTypeError(f"points must be a list of (step, value) pairs, got {points!r}")
+            raise LrkitTypeError(f"points must be a list of (step, value) pairs, got {excerpt(points)}")
         pairs = []
         for i, p in enumerate(points):
             if isinstance(p, (str, bytes)) or not hasattr(p, "__len__") or len(p) != 2:
-                raise LrkitTypeError(f"points[{i}] must be a (step, value) pair, got {p!r}")
+                raise LrkitTypeError(f"points[{i}] must be a (step, value) pair, got {excerpt(p)}")
             pairs.append((check.non_negative(f"points[{i}] step", p[0]), check.non_negative(f"points[{i}] value", p[1])))
         if not pairs:
             raise LrkitValueError("points must hold at least one (step, value) pair, got []")
@@ -615,12 +622,17 @@ class cyclic(Schedule):
         down = self.steps_up if self.steps_down is None else self.steps_down
         total = float(self.steps_up + down)
         object.__setattr__(self, "_total", total)
-        object.__setattr__(self, "_ratio", self.steps_up / total)
+        ratio = self.steps_up / total
+        object.__setattr__(self, "_ratio", ratio)
+        # where one phase is too short to show in float (up/total rounds to 0 or 1), its branch is only taken
+        # at x == 0 (value 0) or never: a stand-in divisor keeps the branch not taken from dividing by zero
+        object.__setattr__(self, "_up_divisor", ratio if ratio > 0 else math.inf)
+        object.__setattr__(self, "_down_divisor", ratio - 1 if ratio < 1 else -math.inf)
 
     def _f(self, t, xp):
         cycle = xp.floor(1 + t / self._total)
         x = 1.0 + t / self._total - cycle
-        height = xp.where(x <= self._ratio, x / self._ratio, (x - 1) / (self._ratio - 1))
+        height = xp.where(x <= self._ratio, x / self._up_divisor, (x - 1) / self._down_divisor)
         rise = (self.peak - self.start) * height
         if self.scale_fn is not None:
             rise = rise * xp.apply(self.scale_fn, cycle if self.scale_mode == "cycle" else t)
@@ -660,8 +672,9 @@ class function(_Aperiodic):
     ``fn`` receives what the schedule is called with (a float, or an array with its namespace). A
     function of two arguments, ``fn(t, xp)``, also gets the array namespace (``xp.exp``, ``xp.cos``,
     ``xp.where``, ``xp.minimum``, ...), so one definition runs on floats, numpy, jax, keras and torch.
-    A module-level function saves in configs and specs as ``'module:name'``; a lambda or a nested
-    function works but cannot be saved (``to_config`` says so).
+    A function allowed by name (``lrkit.allow_function``) saves in configs and specs under that name,
+    and only allowed names resolve there; any other function works but cannot be saved (``to_config``
+    says so).
 
     >>> s = function(lambda epoch: 1 / (epoch + 1)) * 0.1
     >>> [round(s(t), 6) for t in range(4)]
@@ -692,7 +705,7 @@ class multiplicative(_Aperiodic):
 
     Not a formula but still a pure function of ``t``: the products are computed once, in order, and
     kept. Evaluates on Python numbers and numpy arrays (up to 10,000,000 updates), not inside jax,
-    keras or torch graphs. ``fn`` saves in configs as ``'module:name'`` like ``function``'s.
+    keras or torch graphs. ``fn`` saves in configs by its allowed name like ``function``'s.
 
     >>> [round(multiplicative(lambda epoch: 0.5, start=0.8)(t), 3) for t in range(4)]
     [0.8, 0.4, 0.2, 0.1]

@@ -26,7 +26,7 @@ except ModuleNotFoundError as error:
                               "(and a backend: torch or jax)", name="keras") from None
 
 from . import _checks as check
-from ._errors import LrkitError, LrkitTypeError, LrkitValueError
+from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError, excerpt
 from ._plateau import PlateauState, plateau
 from ._spec import as_schedule
 
@@ -43,7 +43,7 @@ def _probe(schedule):
         raise
     except Exception as error:  # whatever the user function raised on a symbolic tensor
         raise LrkitTypeError(
-            f"schedule {schedule!r} cannot be evaluated with keras.ops on a symbolic step "
+            f"schedule {excerpt(schedule)} cannot be evaluated with keras.ops on a symbolic step "
             f"({type(error).__name__}: {error}). Keras computes the learning rate inside compiled "
             f"train steps: the step-dependent part must use array operations (arithmetic operators, "
             f"keras.ops), not `if`, float(), int(), math.* or numpy on the step") from None
@@ -52,7 +52,7 @@ def _probe(schedule):
     shape, dtype = tuple(getattr(value, "shape", (None,))), str(getattr(value, "dtype", ""))
     if shape != () or "float" not in dtype:
         raise LrkitTypeError(
-            f"schedule {schedule!r} must give one float per step under keras.ops, "
+            f"schedule {excerpt(schedule)} must give one float per step under keras.ops, "
             f"got shape {shape} and dtype {dtype or type(value).__name__!r}")
 
 
@@ -61,7 +61,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """An lrkit schedule as a Keras learning-rate schedule: ``lr(step) = scale * schedule(step)``.
 
     ``schedule``: an lrkit schedule, a spec string (``"cosine(0.1, 0.0, steps=1000)"``) or a config
-    dict. ``scale``: a positive multiplier (1.0; lowered by :class:`ReduceLROnPlateau`).
+    dict (a function it names must be allowed: ``lrkit.allow_function``, also before loading a saved
+    model). ``scale``: a positive multiplier (1.0; lowered by :class:`ReduceLROnPlateau`).
     ``plateau``: the plateau callback's state (a ``PlateauState`` dict, written by the callback and
     kept in the config). ``gradient_accumulation_steps``: the optimizer's own setting, when it has one:
     Keras (3.15) then calls schedules with its micro-step counter, and update ``k`` would use
@@ -89,7 +90,7 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.scale = check.positive("scale", scale)
         self.gradient_accumulation_steps = check.count("gradient_accumulation_steps", gradient_accumulation_steps)
         if self.gradient_accumulation_steps < 1:
-            raise LrkitValueError(f"gradient_accumulation_steps must be >= 1, got {gradient_accumulation_steps!r}")
+            raise LrkitValueError(f"gradient_accumulation_steps must be >= 1, got {excerpt(gradient_accumulation_steps)}")
         # the plateau callback's state, validated now so that a bad saved config fails at load
         self.plateau = PlateauState.from_dict(plateau).to_dict() if plateau is not None else None
         _probe(self.schedule)
@@ -106,6 +107,11 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     @classmethod
     def from_config(cls, config):
+        """The schedule of a saved model; a function it names must be allowed (``lrkit.allow_function``)."""
+        keys = ("schedule", "scale", "plateau", "gradient_accumulation_steps")
+        if not isinstance(config, dict) or "schedule" not in config or set(config) - set(keys):
+            raise SpecError(f"KerasSchedule config must be a dict with 'schedule' and optionally "
+                            f"{', '.join(keys[1:])}, got {excerpt(config)}")
         return cls(**config)
 
     def __repr__(self):
@@ -126,7 +132,7 @@ def _direction(monitor):
     if any(word in name for word in _MAXIMISE):
         return "max"
     raise LrkitValueError(
-        f"mode='auto' cannot tell whether monitor={monitor!r} should go down or up: "
+        f"mode='auto' cannot tell whether monitor={excerpt(monitor)} should go down or up: "
         f"pass mode='min' or mode='max'")
 
 
@@ -137,7 +143,7 @@ def _keras_schedule_of(optimizer):
     if not isinstance(schedule, KerasSchedule):
         raise LrkitTypeError(
             f"ReduceLROnPlateau needs the optimizer's learning_rate to be a lrkit.keras.KerasSchedule, "
-            f"got {schedule!r}; wrap the schedule (KerasSchedule(lrkit.constant(lr)) for a fixed "
+            f"got {excerpt(schedule)}; wrap the schedule (KerasSchedule(lrkit.constant(lr)) for a fixed "
             f"rate) or use keras.callbacks.ReduceLROnPlateau with a float learning rate")
     return schedule
 
@@ -164,7 +170,7 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                  min_delta=1e-4, cooldown=0, min_scale=0.0):
         super().__init__()
         if not isinstance(monitor, str) or not monitor:
-            raise LrkitTypeError(f"monitor must be the name of a logged metric, got {monitor!r}")
+            raise LrkitTypeError(f"monitor must be the name of a logged metric, got {excerpt(monitor)}")
         self.monitor = monitor
         self.factor = factor
         self.patience = check.count("patience", patience)

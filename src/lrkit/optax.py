@@ -42,7 +42,7 @@ except ModuleNotFoundError as error:
                               name=error.name) from None
 
 from ._base import Schedule
-from ._errors import LrkitError, LrkitTypeError
+from ._errors import LrkitError, LrkitTypeError, excerpt
 from ._spec import as_schedule
 
 __all__ = ["to_optax"]
@@ -98,14 +98,14 @@ def _probe(optax_schedule):
     except Exception as error:  # whatever the user function raised on a tracer
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise LrkitTypeError(
-            f"schedule {schedule!r} cannot be evaluated with jax.numpy on a traced count "
+            f"schedule {excerpt(schedule)} cannot be evaluated with jax.numpy on a traced count "
             f"({type(error).__name__}: {first_line}). optax evaluates schedules inside jax.jit: the "
             f"step-dependent part must use array operations (arithmetic operators, jax.numpy), not "
             f"`if`, float(), int(), math.* or numpy on the step") from None
     shape, dtype = getattr(out, "shape", None), getattr(out, "dtype", None)
     if shape != () or dtype is None or not jnp.issubdtype(dtype, jnp.floating):
         raise LrkitTypeError(
-            f"schedule {schedule!r} must give one float per step under jax.numpy, "
+            f"schedule {excerpt(schedule)} must give one float per step under jax.numpy, "
             f"got shape {shape} and dtype {dtype}")
 
 

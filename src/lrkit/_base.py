@@ -60,8 +60,23 @@ class Schedule:
         raise NotImplementedError
 
     def _validate(self, name, rule, *args):
-        """Check field ``name`` with ``rule(name, value, *args)`` and keep the normalised value."""
-        object.__setattr__(self, name, rule(name, getattr(self, name), *args))
+        """Check field ``name`` with ``rule(name, value, *args)`` and keep the normalised value, its
+        integers as floats (see ``_keep_floats``)."""
+        self._keep_floats(name, rule(name, getattr(self, name), *args))
+
+    def _written(self, name):
+        """Field ``name`` as it was written (its integers as ints again), for the repr and the config."""
+        return _as_written(getattr(self, name), self.__dict__.get("_integers", {}).get(name))
+
+    def _keep_floats(self, name, value):
+        """Set field ``name`` to ``value`` with its integers (at any depth of tuples) as floats: every
+        formula computes in floats (an integer power of an integer step is a big-integer computation
+        that can run for minutes). Which numbers were written as integers is kept, so that the repr
+        and the config still read as written (``steps=100``)."""
+        floats, written = _as_floats(value)
+        object.__setattr__(self, name, floats)
+        if written is not None:
+            object.__setattr__(self, "_integers", {**self.__dict__.get("_integers", {}), name: written})
 
     def __call__(self, step, xp=None):
         if xp is None:
@@ -139,6 +154,7 @@ class Schedule:
         parts = []
         for i, f in enumerate(dataclasses.fields(self)):
             value = getattr(self, f.name)
+            value = self._written(f.name)
             if f.default is not dataclasses.MISSING and _same(value, f.default):
                 continue
             text = _repr_value(value)
@@ -149,7 +165,7 @@ class Schedule:
         """A JSON-safe dict (nested for composites) that ``lrkit.from_config`` turns back into an equal schedule."""
         config = {"name": type(self).__name__}
         for f in dataclasses.fields(self):
-            config[f.name] = _to_json(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
+            config[f.name] = _to_json(self._written(f.name), f"{type(self).__name__}.{f.name}")
         return config
 
     # ---- what a schedule says about itself (describe, show, the plots and the lint ask) -----------
@@ -236,6 +252,27 @@ def _lazy_scalar(schedule):
         return compiled(t)
 
     return first
+
+
+def _as_floats(value):
+    """``(value with its ints as floats, where the ints were)``: True for an int, a tuple of those for a
+    tuple; None when there was no int."""
+    if type(value) is int:
+        return float(value), True
+    if type(value) is tuple:
+        pairs = [_as_floats(v) for v in value]
+        if any(w is not None for _, w in pairs):
+            return tuple(v for v, _ in pairs), tuple(w for _, w in pairs)
+    return value, None
+
+
+def _as_written(value, written):
+    """``value`` with the numbers ``_as_floats`` found to be ints as ints again (for repr and config)."""
+    if written is True:
+        return int(value)
+    if written is None:
+        return value
+    return tuple(_as_written(v, w) for v, w in zip(value, written))
 
 
 def _same(a, b):

@@ -35,7 +35,7 @@ class sequence(Schedule):
 
     def __repr__(self):
         parts = ", ".join(repr(s) for s in self.schedules)
-        return f"sequence([{parts}], boundaries={list(self.boundaries)!r})"
+        return f"sequence([{parts}], boundaries={list(self._written('boundaries'))!r})"
 
     def _f(self, t, xp):
         value = self.schedules[0]._f(t, xp)
@@ -177,7 +177,7 @@ class _Pointwise(Schedule):
                                  f"{self.left!r} and {self.right!r}")
 
     def __repr__(self):
-        return f"({self.left!r} {self.symbol} {self.right!r})"
+        return f"({self._written('left')!r} {self.symbol} {self._written('right')!r})"
 
     def _parts(self, t, xp):
         left = self.left._f(t, xp) if isinstance(self.left, Schedule) else self.left

@@ -441,7 +441,7 @@ class piecewise_linear(_Aperiodic):
         if not pairs:
             raise LrkitValueError("points must hold at least one (step, value) pair, got []")
         check.increasing("points steps", [p[0] for p in pairs])
-        object.__setattr__(self, "points", tuple(pairs))
+        self._keep_floats("points", tuple(pairs))
 
     def _f(self, t, xp):
         value = t * 0.0 + self.points[0][1]

@@ -7,7 +7,8 @@ combinators nested in each other included.
 - spec round trip: parse(repr(s)) == s;
 - continuity at warmup joins, and inside the recipes built from continuous pieces;
 - hold after the end: past its last change a schedule is constant (huge steps included);
-- every registered class answers Schedule's protocol (end_step, span, events, cycles) and has a row in
+- values lie within bounds() and are >= 0;
+- every registered class answers Schedule's protocol (end_step, span, events, cycles, bounds) and has a row in
   the reference table; what it answers is consistent (span, events, cycles);
 - periodicity of restarts (period_mult = 1) and of repeat; restart values for period_mult > 1;
 - pointwise algebra: (s * k)(t) == k * s(t), (s + c)(t) == s(t) + c, products/sums of schedules, clip;
@@ -368,7 +369,7 @@ def test_an_unanswered_method_says_what_is_missing():
         def _f(self, t, xp):
             return t * 0.0 + 1.0
 
-    for method, args in (("end_step", ()), ("span", ()), ("events", (10.0,)), ("cycles", ())):
+    for method, args in (("end_step", ()), ("span", ()), ("events", (10.0,)), ("cycles", ()), ("bounds", ())):
         with pytest.raises(NotImplementedError, match=rf"bare does not answer {method}\(\)"):
             getattr(bare(), method)(*args)
 
@@ -398,6 +399,20 @@ def test_what_a_schedule_says_about_itself(s):
     for c in s.cycles():
         assert type(c) is Cycle and c.node in list(parts(s)) and c.offset >= 0
         assert c.starts(0) == 0 and 0 < c.starts(1) < c.starts(2)
+
+
+@LAW
+@given(schedules, steps_list)
+def test_values_lie_within_the_bounds(s, ts):
+    """bounds() is sound: every value, on the numpy and the per-step paths, lies in [low, high] (up to the
+    rounding of the formula: 1e-12 of the bound's size); low >= 0, so every value is >= 0, exactly."""
+    low, high = s.bounds()
+    assert type(low) is float and type(high) is float and 0 <= low <= high, (s, low, high)
+    ts = ts + [0.0, 1e7, float(HUGE)]
+    values = np.concatenate([s(np.asarray(ts, dtype=np.float64)), [s(t) for t in ts]])
+    slack = 1e-12 * max(low, high if high < math.inf else float(np.max(values)), FLOOR)
+    assert np.all(values >= 0), (s, ts, values)
+    assert np.all(values >= low - slack) and np.all(values <= high + slack), (s, low, high, ts, values)
 
 
 @LAW

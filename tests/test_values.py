@@ -72,3 +72,45 @@ def _flat(value):
             yield from _flat(v)
     else:
         yield value
+
+
+# ---- item 5: a schedule that can go below 0 is rejected at construction (Schedule.bounds) ---------------
+
+@pytest.mark.parametrize("text, low", [
+    ("constant(0.1) + -1", "-0.9"),
+    ("clip(constant(0.1), ceiling=-1)", "-1.0"),
+    ("cosine_restarts(0.1, 0.2, period=10, peak_mult=3)", "-inf"),
+    ("cosine(1.0, 0.0, steps=10) * -2", "-2.0"),
+    ("(constant(0.1) + -0.2) + 1", "-0.1"),          # an intermediate term counts too
+    ("linear(1.0, 0.0, steps=10) + -0.01", "-0.01"),  # the sum is 0.99 .. -0.01: the end is below 0
+])
+def test_a_schedule_that_can_go_negative_is_rejected(text, low):
+    with pytest.raises(lrkit.LrkitValueError, match="can go below 0") as info:
+        lrkit.parse(text)
+    assert f"down to {low}" in str(info.value)
+
+
+@pytest.mark.parametrize("schedule, low, high", [
+    (lrkit.constant(0.1) + -0.05, 0.05, 0.05),
+    (lrkit.cosine(1.0, 0.25, steps=10) + -0.25, 0.0, 0.75),
+    (lrkit.clip(lrkit.exponential(1.0, 2.0), ceiling=3.0), 1.0, 3.0),
+    (lrkit.cosine_restarts(0.1, 0.2, period=10, peak_mult=0.5), 0.1, 0.2),
+    (lrkit.cosine_restarts(0.2, 0.1, period=10, peak_mult=3), 0.1, math.inf),
+    (lrkit.function(np.sqrt) * 0.0, 0.0, 0.0),
+    (lrkit.one_cycle(1.0, steps=100, anneal="linear", final_div_factor=1.0).extrapolated(), 0.0, 1.0),
+])
+def test_bounds_allow_what_stays_non_negative(schedule, low, high):
+    assert schedule.bounds() == pytest.approx((low, high), rel=1e-15, abs=0)
+    values = schedule(np.arange(0.0, 2000.0))
+    assert np.all(values >= low) and np.all(values <= high)
+
+
+def test_an_extrapolated_one_cycle_stops_at_zero_where_torch_goes_below():
+    """torch's OneCycleLR computes one step past total_steps by the last phase's formula: a steep linear
+    anneal goes below 0 there. lrkit's extrapolated() follows the line down to 0 and holds 0."""
+    s = lrkit.one_cycle(1.0, steps=10, pct_start=0.3, anneal="linear", div_factor=10.0, final_div_factor=1.0)
+    tail = s.extrapolated()
+    assert tail(9) == pytest.approx(0.1) and tail(10) == 0.0 and tail(20) == 0.0
+    gentle = lrkit.one_cycle(1.0, steps=100, anneal="linear", final_div_factor=1.0)  # 0.04 -> 1 -> 0.04
+    slope = (1.0 - 0.04) / (99 - 29)
+    assert gentle.extrapolated()(100) == pytest.approx(0.04 - slope, rel=1e-12)

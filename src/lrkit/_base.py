@@ -18,10 +18,44 @@ REGISTRY = {}
 
 
 def register(cls):
-    """Turn ``cls`` into a frozen dataclass schedule and register it under its (lowercase) name."""
+    """Turn ``cls`` into a frozen dataclass schedule and register it under its (lowercase) name. Its
+    construction ends with the check that its values cannot go below 0 (``Schedule.bounds``)."""
+    validate = cls.__post_init__
+
+    def __post_init__(self):
+        validate(self)
+        _check_bounds(self)
+
+    cls.__post_init__ = __post_init__
     cls = dataclasses.dataclass(frozen=True, repr=False)(cls)
     REGISTRY[cls.__name__] = cls
     return cls
+
+
+#: The longest excerpt of a schedule's repr an error message quotes.
+EXCERPT = 200
+
+
+def excerpt(text, limit=EXCERPT):
+    """``text``, or its first ``limit`` characters and how many more there are."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def bounds_of(schedule):
+    """``schedule.bounds()``, computed once per schedule (a combinator asks its parts)."""
+    found = schedule.__dict__.get("_bounds")
+    if found is None:
+        found = schedule.bounds()
+        object.__setattr__(schedule, "_bounds", found)
+    return found
+
+
+def _check_bounds(schedule):
+    low, high = bounds_of(schedule)
+    if not low >= 0:  # (NaN fails too)
+        raise LrkitValueError(
+            f"{excerpt(repr(schedule))} can go below 0: its parameters allow values down to {low!r}. "
+            f"An lrkit schedule is a learning rate (or another hyperparameter): every value must be >= 0")
 
 
 _CHUNK = 1 << 14
@@ -48,7 +82,13 @@ class Schedule:
     - ``events(until, offset=0.0)``: its structural points as :class:`Event` values (warmup end,
       switches, milestones, points, restarts, decay steps, ...), with its step 0 at the outer step
       ``offset``: every declared one, and the periodic ones before the outer step ``until``;
-    - ``cycles(offset=0.0, stop=math.inf)``: its periodic parts as :class:`Cycle` values.
+    - ``cycles(offset=0.0, stop=math.inf)``: its periodic parts as :class:`Cycle` values;
+    - ``bounds()``: ``(low, high)``, a cheap and sound bound on every value it takes at any step ``t >= 0``
+      (exact arithmetic; ``high`` may be ``inf``; not always tight). Construction rejects a schedule whose
+      ``low`` is below 0: every lrkit value is a hyperparameter, ``>= 0`` (a sum with a negative number,
+      say, needs the other side's lower bound to cover it). A user function (``function``,
+      ``multiplicative``'s factor, ``cyclic``'s ``scale_fn``) is taken at its contract: values ``>= 0``
+      (``scale_fn``: in ``[0, 1]``, as torch documents); the adapters check what it really returns.
 
     A new shape is one registered class with ``_f`` and these four, plus its row in the reference
     table (tests/reference.py); tests/test_laws.py fails for a class that lacks either.
@@ -189,6 +229,15 @@ class Schedule:
         is the cycle)."""
         raise _unanswered(self, "cycles")
 
+    def bounds(self):
+        """``(low, high)``: every value at a step ``t >= 0`` lies in ``[low, high]`` (exact arithmetic;
+        ``high`` may be ``inf``). Cheap and sound, not always tight. Construction rejects ``low < 0``.
+
+        >>> (cosine(1.0, 0.1, steps=10) + 0.5).bounds()
+        (0.6, 1.5)
+        """
+        raise _unanswered(self, "bounds")
+
     def _event(self, step, kind, declared=True):
         """An :class:`Event` at the outer ``step``, this schedule its source."""
         return Event(step, kind, type(self).__name__, declared)
@@ -205,7 +254,7 @@ class Schedule:
 
 
 #: The methods every schedule class answers (defined on the class or on a base below Schedule).
-PROTOCOL = ("end_step", "span", "events", "cycles")
+PROTOCOL = ("end_step", "span", "events", "cycles", "bounds")
 #: At most this many periodic events are generated (a tiny period over a huge run).
 MAX_EVENTS = 100_000
 

@@ -6,7 +6,7 @@ import numbers
 import typing
 
 from . import _checks as check
-from ._base import MAX_EVENTS, Cycle, Schedule, register
+from ._base import MAX_EVENTS, Cycle, Schedule, bounds_of, register
 from ._errors import LrkitTypeError, LrkitValueError
 
 
@@ -31,7 +31,7 @@ class sequence(Schedule):
         if len(self.schedules) != len(self.boundaries) + 1:
             raise LrkitValueError(
                 f"boundaries must have one entry fewer than schedules ({len(self.schedules)}), "
-                f"got {len(self.boundaries)}: {list(self.boundaries)!r}")
+                f"got {len(self.boundaries)}: {list(self._written('boundaries'))!r}")
 
     def __repr__(self):
         parts = ", ".join(repr(s) for s in self.schedules)
@@ -68,6 +68,10 @@ class sequence(Schedule):
         return [c for part, begin, end in self._timeline()
                 for c in part.cycles(offset + begin, min(stop, offset + end))]
 
+    def bounds(self):
+        found = [bounds_of(part) for part in self.schedules]
+        return (min(low for low, _ in found), max(high for _, high in found))
+
 
 @register
 class warmup(Schedule):
@@ -94,7 +98,7 @@ class warmup(Schedule):
         peak = self.schedule(0)
         if self.shape == "exponential" and (self.start <= 0 or peak <= 0):
             raise LrkitValueError(
-                f"an exponential warmup needs start > 0 and schedule(0) > 0, got start={self.start!r}, "
+                f"an exponential warmup needs start > 0 and schedule(0) > 0, got start={self._written('start')!r}, "
                 f"schedule(0)={peak!r}")
         object.__setattr__(self, "_peak", peak)
 
@@ -123,6 +127,10 @@ class warmup(Schedule):
 
     def cycles(self, offset=0.0, stop=math.inf):
         return self.schedule.cycles(offset + float(self.steps), stop)
+
+    def bounds(self):  # the ramp stays between start and schedule(0)
+        low, high = bounds_of(self.schedule)
+        return (min(low, self.start), max(high, self.start))
 
 
 @register
@@ -165,6 +173,9 @@ class repeat(Schedule):
         period = float(self.period)
         return [Cycle(self, offset, stop, lambda k: k * period)]
 
+    def bounds(self):
+        return bounds_of(self.schedule)
+
 
 class _Pointwise(Schedule):
     symbol = "?"
@@ -202,6 +213,9 @@ class _Pointwise(Schedule):
     def cycles(self, offset=0.0, stop=math.inf):
         return [c for part in self._schedules() for c in part.cycles(offset, stop)]
 
+    def _part_bounds(self):
+        return [bounds_of(p) if isinstance(p, Schedule) else (p, p) for p in (self.left, self.right)]
+
 
 @register
 class mul(_Pointwise):
@@ -218,6 +232,11 @@ class mul(_Pointwise):
         left, right = self._parts(t, xp)
         return left * right
 
+    def bounds(self):
+        (a, b), (c, d) = self._part_bounds()
+        products = [_times_bound(x, y) for x in (a, b) for y in (c, d)]
+        return (min(products), max(products))
+
 
 @register
 class add(_Pointwise):
@@ -233,6 +252,10 @@ class add(_Pointwise):
     def _f(self, t, xp):
         left, right = self._parts(t, xp)
         return left + right
+
+    def bounds(self):
+        (a, b), (c, d) = self._part_bounds()
+        return (a + c, b + d)
 
 
 @register
@@ -255,7 +278,7 @@ class clip(Schedule):
         if self.ceiling is not None:
             self._validate("ceiling", check.real)
         if self.floor is not None and self.ceiling is not None and self.floor > self.ceiling:
-            raise LrkitValueError(f"floor must be <= ceiling, got floor={self.floor!r} > ceiling={self.ceiling!r}")
+            raise LrkitValueError(f"floor must be <= ceiling, got floor={self._written('floor')!r} > ceiling={self._written('ceiling')!r}")
 
     def _f(self, t, xp):
         value = self.schedule._f(t, xp)
@@ -276,6 +299,19 @@ class clip(Schedule):
 
     def cycles(self, offset=0.0, stop=math.inf):
         return self.schedule.cycles(offset, stop)
+
+    def bounds(self):
+        return tuple(self._clamp(x) for x in bounds_of(self.schedule))
+
+    def _clamp(self, x):
+        if self.floor is not None:
+            x = max(x, self.floor)
+        return x if self.ceiling is None else min(x, self.ceiling)
+
+
+def _times_bound(x, y):
+    """``x * y`` for ends of bounds: 0 when either is 0 (an infinite end is a limit, never a value)."""
+    return 0.0 if x == 0 or y == 0 else x * y
 
 
 # ---- the arithmetic operators of every schedule -----------------------------------------------------

@@ -20,6 +20,11 @@ def _periods_elapsed(t, steps, staircase, xp):
     return xp.floor(p) if staircase else p
 
 
+def _between(a, b):
+    """The bounds of a curve that stays between the numbers ``a`` and ``b``."""
+    return (min(a, b), max(a, b))
+
+
 class _Aperiodic(Schedule):
     """A shape without cycles and, unless it says otherwise, without events. It shows in ``end_step() + 1``
     steps when it settles, else in ``_unsettled_span()``."""
@@ -82,6 +87,9 @@ class constant(_Aperiodic):
     def end_step(self):
         return 0.0
 
+    def bounds(self):
+        return (self.value, self.value)
+
 
 @register
 class linear(_OverSteps):
@@ -104,6 +112,9 @@ class linear(_OverSteps):
     def _f(self, t, xp):  # exactly `end` from `steps` on (start + (end - start) * 1 may round off it)
         line = self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
         return xp.where(t >= self.steps, self.end, line)
+
+    def bounds(self):
+        return _between(self.start, self.end)
 
 
 @register
@@ -140,6 +151,9 @@ class polynomial(Schedule):
 
     def end_step(self):
         return None if self.cycle else float(self.steps)
+
+    def bounds(self):  # (1 - p) ** power is in [0, 1]
+        return _between(self.start, self.end)
 
     def span(self):
         return 3 * self.steps if self.cycle else self.end_step() + 1
@@ -198,6 +212,11 @@ class exponential(_DecayEvery):
     _factor = "gamma"
     _steady = 1
 
+    def bounds(self):
+        if self.start == 0 or self.gamma == 1:
+            return (self.start, self.start)
+        return (0.0, self.start) if self.gamma < 1 else (self.start, math.inf)
+
     def _f(self, t, xp):
         return self.start * self.gamma ** _periods_elapsed(t, self.steps, self.staircase, xp)
 
@@ -225,6 +244,9 @@ class inverse_time(_DecayEvery):
     steps: float = 1
     staircase: bool = False
 
+    def bounds(self):
+        return (self.start, self.start) if self.rate == 0 else (0.0, self.start)
+
     def _f(self, t, xp):
         return self.start / (1 + self.rate * _periods_elapsed(t, self.steps, self.staircase, xp))
 
@@ -245,6 +267,9 @@ class natural_exp(_DecayEvery):
     rate: float
     steps: float = 1
     staircase: bool = False
+
+    def bounds(self):
+        return (self.start, self.start) if self.rate == 0 else (0.0, self.start)
 
     def _f(self, t, xp):
         return self.start * xp.exp(-self.rate * _periods_elapsed(t, self.steps, self.staircase, xp))
@@ -277,6 +302,9 @@ class inverse_sqrt(_Aperiodic):
     def end_step(self):
         return 0.0 if self.start == 0 else None
 
+    def bounds(self):
+        return (0.0, self.start)
+
     def _unsettled_span(self):
         return 99 * self.steps  # down to 10% of start
 
@@ -308,6 +336,9 @@ class cosine(_OverSteps):
             wave = wave ** self.exponent
         return self.end + (self.start - self.end) * wave
 
+    def bounds(self):
+        return _between(self.start, self.end)
+
 
 @register
 class one_minus_sqrt(_OverSteps):
@@ -328,10 +359,13 @@ class one_minus_sqrt(_OverSteps):
         self._validate("end", check.non_negative)
         self._validate("steps", check.positive)
         if self.end > self.start:
-            raise LrkitValueError(f"end must be <= start for a decay, got end={self.end!r} > start={self.start!r}")
+            raise LrkitValueError(f"end must be <= start for a decay, got end={self._written('end')!r} > start={self._written('start')!r}")
 
     def _f(self, t, xp):
         return self.end + (self.start - self.end) * (1 - xp.sqrt(xp.minimum(t, self.steps) / self.steps))
+
+    def bounds(self):
+        return (self.end, self.start)
 
 
 @register
@@ -363,6 +397,9 @@ class linear_cosine(_OverSteps):
         wave = 0.5 * (1.0 + xp.cos(math.pi * (2.0 * self.periods * (clamped / self.steps))))
         return self.start * ((self.alpha + linear_part) * wave + self.beta)
 
+    def bounds(self):  # linear_part and wave are in [0, 1]
+        return (self.start * self.beta, self.start * (self.alpha + 1.0 + self.beta))
+
 
 @register
 class piecewise_constant(_Aperiodic):
@@ -388,7 +425,7 @@ class piecewise_constant(_Aperiodic):
         if len(self.values) != len(self.boundaries) + 1:
             raise LrkitValueError(
                 f"values must have one more entry than boundaries ({len(self.boundaries)}), "
-                f"got {len(self.values)}: {list(self.values)!r}")
+                f"got {len(self.values)}: {list(self._written('values'))!r}")
 
     def _f(self, t, xp):
         if len(self.boundaries) > 8 and xp.name in ("math", "numpy", "trace"):
@@ -416,6 +453,9 @@ class piecewise_constant(_Aperiodic):
 
     def events(self, until, offset=0.0):
         return [self._event(offset + self._switch_step(b), "milestone") for b in self.boundaries]
+
+    def bounds(self):
+        return (min(self.values), max(self.values))
 
 
 @register
@@ -456,6 +496,10 @@ class piecewise_linear(_Aperiodic):
     def events(self, until, offset=0.0):
         return [self._event(offset + float(step), "point") for step, _ in self.points]
 
+    def bounds(self):
+        values = [v for _, v in self.points]
+        return (min(values), max(values))
+
 
 @register
 class cosine_restarts(Schedule):
@@ -494,7 +538,7 @@ class cosine_restarts(Schedule):
         starts and its length (what the formula uses: a restart is exactly at ``S_n``).
 
         >>> cosine_restarts(1.0, 0.0, period=2, period_mult=2).cycle_at(6)
-        (2, 6.0, 8)
+        (2, 6.0, 8.0)
         """
         n, start, length = self._cycle(t, MATH)
         return int(n), start, length
@@ -534,6 +578,15 @@ class cosine_restarts(Schedule):
 
     def cycles(self, offset=0.0, stop=math.inf):
         return [Cycle(self, offset, stop, self.cycle_start)]
+
+    def bounds(self):
+        """``end + (start - end) * f`` with ``f = peak_mult ** n * (1 + cos) / 2`` in ``[0, 1]``, or in
+        ``[0, inf)`` when ``peak_mult > 1``: then ``start < end`` goes below 0 (without bound)."""
+        amplitude = self.start - self.end
+        if amplitude == 0:
+            return (self.end, self.end)
+        most = amplitude if self.peak_mult <= 1 else math.copysign(math.inf, amplitude)
+        return _between(self.end, self.end + most)
 
 
 def _power(base, n, xp=None):
@@ -611,7 +664,7 @@ class cyclic(Schedule):
         check.choice("scale_mode", self.scale_mode, ("cycle", "iterations"))
         if self.mode == "exp_range" and self.gamma > 1:
             raise LrkitValueError(f"gamma must be <= 1 for mode='exp_range' (the amplitude gamma**t would grow "
-                                  f"without bound), got {self.gamma!r}")
+                                  f"without bound), got {self._written('gamma')!r}")
         down = self.steps_up if self.steps_down is None else self.steps_down
         total = float(self.steps_up + down)
         object.__setattr__(self, "_total", total)
@@ -652,6 +705,9 @@ class cyclic(Schedule):
         total = self._total
         return [Cycle(self, offset, stop, lambda k: k * total)]
 
+    def bounds(self):  # height and scale are in [0, 1] (gamma <= 1; a scale_fn by torch's contract)
+        return _between(self.start, self.peak)
+
 
 @register
 class function(_Aperiodic):
@@ -684,6 +740,9 @@ class function(_Aperiodic):
     def _unsettled_span(self):
         return 100
 
+    def bounds(self):  # a user function is taken at its contract: values >= 0
+        return (0.0, math.inf)
+
 
 @register
 class multiplicative(_Aperiodic):
@@ -715,6 +774,9 @@ class multiplicative(_Aperiodic):
 
     def _unsettled_span(self):
         return 100
+
+    def bounds(self):  # start times factors >= 0 (a user function, taken at its contract)
+        return (0.0, 0.0) if self.start == 0 else (0.0, math.inf)
 
     def _product(self, t):
         import numpy as np

@@ -114,3 +114,70 @@ def test_an_extrapolated_one_cycle_stops_at_zero_where_torch_goes_below():
     gentle = lrkit.one_cycle(1.0, steps=100, anneal="linear", final_div_factor=1.0)  # 0.04 -> 1 -> 0.04
     slope = (1.0 - 0.04) / (99 - 29)
     assert gentle.extrapolated()(100) == pytest.approx(0.04 - slope, rel=1e-12)
+
+
+# ---- item 5: the true value wherever it is a float (no NaN; inf only beyond float range) ---------------
+
+TRUE_VALUES = [  # (schedule, step, the true value; computed by hand, see each comment)
+    (lrkit.exponential(0, 2), 1024, 0.0),                                  # 0 * 2**1024
+    (lrkit.mul(0.0, lrkit.exponential(228, gamma=1.5)), 10 ** 6, 0.0),     # 0 * 228 * 1.5**1e6
+    (lrkit.constant(0.0) * lrkit.exponential(1.0, 2.0), 5000, 0.0),
+    # S_1 = 1e-3, S_2 = 1e-3 * (1 + 1e300): t = 1e6 is in cycle 1, 1e6 / 1e297 of the way: the peak
+    (lrkit.cosine_restarts(0.7, 0.35, period=1e-3, period_mult=1e300), 10 ** 6, 0.7),
+    # the smallest period: t / period leaves float range; t is a whole number of periods: a restart
+    (lrkit.cosine_restarts(0.7, 0.35, period=2.0 ** -1022), 2.0 ** 100, 0.7),
+    (lrkit.cosine_restarts(0.7, 0.35, period=2.0 ** -1022, peak_mult=0.5), 2.0 ** 100, 0.35),
+    (lrkit.cosine_restarts(0.5, 0.5, period=2.0 ** -1022, peak_mult=2.0), 2.0 ** 100, 0.5),
+    (lrkit.cosine_restarts(0.7, 0.35, period=2.0 ** -1022, period_mult=2.0), 2.0 ** 100, 0.7),
+    (lrkit.linear(3e-4, 1e308, steps=5319), 2659, 3e-4 + (1e308 - 3e-4) * (2659 / 5319)),
+    (lrkit.piecewise_linear([(0, 0.0), (5319, 1e308)]), 2659, 1e308 * (2659 / 5319)),
+    (lrkit.cosine(1.0, 0.0, steps=1e308), 5e307, 0.5 + 0.5 * math.cos(math.pi * 0.5)),
+    (lrkit.exponential(1e-300, 2.0), 1100, 1e-300 * 2.0 ** 100 * 2.0 ** 1000),  # 2**1100 overflows alone
+    (lrkit.exponential(1e300, 0.5), 1100, 1e300 * 0.5 ** 100 * 0.5 ** 1000),  # 0.5**1100 underflows alone
+    (lrkit.warmup(lrkit.constant(1e10), steps=10, start=1e-300, shape="exponential"), 5,
+     math.sqrt(1e-300) * math.sqrt(1e10)),                                  # geometric midpoint
+]
+
+
+@pytest.mark.parametrize("schedule, step, true", TRUE_VALUES)
+def test_the_true_value_where_floats_hold_it(schedule, step, true):
+    """numpy and the per-step path (plain math, then compiled) give the true value (a few ulps: the log
+    domain of a huge power rounds more), never NaN, never inf for a finite true value."""
+    got = [float(schedule(np.array([float(step)]))[0]), schedule(step), schedule(step), schedule(float(step))]
+    assert got == pytest.approx([true] * 4, rel=1e-12, abs=0), (schedule, got, true)
+
+
+@pytest.mark.parametrize("schedule, step", [
+    (lrkit.exponential(228, gamma=1.5), 10 ** 6),
+    (lrkit.exponential(1.0, 2.0) * lrkit.exponential(1.0, 3.0), 2000),
+    (lrkit.cosine_restarts(1.0, 0.5, period=1, peak_mult=3), 10 ** 4),
+])
+def test_only_a_true_value_beyond_float_range_is_inf(schedule, step):
+    assert schedule(step) == math.inf and schedule(np.array([float(step)]))[0] == math.inf
+
+
+def test_a_subnormal_period_or_length_is_refused():
+    """A subnormal number is 0 where XLA (jax on CPU) or a CPU flushes subnormals: t / 5e-324 was NaN."""
+    for call in (lambda: lrkit.cosine_restarts(0.7, 0.35, period=5e-324), lambda: lrkit.linear(1, 0, steps=1e-310)):
+        with pytest.raises(lrkit.LrkitValueError, match="smallest normal float"):
+            call()
+
+
+@pytest.mark.parametrize("name", ["torch", "jax"])
+def test_the_fixed_formulas_in_other_namespaces(name):
+    """The same cases through xp=torch and xp=jax.numpy (float64): no NaN, the true value (1e-12)."""
+    if name == "torch":
+        xp = pytest.importorskip("torch")
+        as_array = lambda t: xp.tensor([float(t)], dtype=xp.float64)  # noqa: E731
+    else:
+        jax = pytest.importorskip("jax")
+        jax.config.update("jax_enable_x64", True)
+        xp = jax.numpy
+        as_array = lambda t: xp.asarray([float(t)], dtype=xp.float64)  # noqa: E731
+    try:
+        for schedule, step, true in TRUE_VALUES:
+            got = float(np.asarray(schedule(as_array(step), xp=xp))[0])
+            assert got == pytest.approx(true, rel=1e-12, abs=0), (name, schedule, got, true)
+    finally:
+        if name == "jax":
+            jax.config.update("jax_enable_x64", False)

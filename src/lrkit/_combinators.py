@@ -108,8 +108,10 @@ class warmup(Schedule):
             ramp = self.start + (self._peak - self.start) * u
         elif self.shape == "cosine":
             ramp = self.start + (self._peak - self.start) * ((1 - xp.cos(math.pi * u)) * 0.5)
-        else:
+        elif self._peak / self.start < math.inf:
             ramp = self.start * (self._peak / self.start) ** u
+        else:  # peak / start overflows: the same geometric ramp in the log domain
+            ramp = xp.exp(math.log(self.start) + u * (math.log(self._peak) - math.log(self.start)))
         after = self.schedule._f(xp.maximum(t - self.steps, 0.0), xp)
         return xp.where(t < self.steps, ramp, after)
 
@@ -230,7 +232,15 @@ class mul(_Pointwise):
 
     def _f(self, t, xp):
         left, right = self._parts(t, xp)
-        return left * right
+        product = left * right
+        if self._zero_times_inf():  # 0 * inf: the true product is 0 (inf stands for a huge finite value)
+            product = xp.where(product == product, product, 0.0)
+        return product
+
+    def _zero_times_inf(self):
+        """Whether one side can be 0 while the other overflows to inf (their bounds say so)."""
+        (a, b), (c, d) = self._part_bounds()
+        return (a == 0 and d == math.inf) or (c == 0 and b == math.inf)
 
     def bounds(self):
         (a, b), (c, d) = self._part_bounds()

@@ -20,6 +20,25 @@ def _periods_elapsed(t, steps, staircase, xp):
     return xp.floor(p) if staircase else p
 
 
+#: A product below this cannot overflow a float64 (a Python-level choice of the order of operations).
+_BIG = 1e300
+
+
+def _scaled_power(scale, base, x, xp):
+    """``scale * base ** x`` (``scale, base >= 0``, ``x >= 0``), true wherever it is a float: 0 for a
+    ``scale`` of 0 (not ``0 * inf``), and in the log domain where ``base ** x`` alone leaves float range
+    but the product does not (a growth from a small ``scale``, a decay from a large one)."""
+    if scale == 0:
+        return x * 0.0
+    power = base ** x
+    value = scale * power
+    if base > 1 and scale < 1:  # base ** x overflows before the product
+        return xp.where(power == math.inf, xp.exp(math.log(scale) + x * math.log(base)), value)
+    if 0 < base < 1 and scale > 1:  # base ** x underflows before the product
+        return xp.where(power == 0.0, xp.exp(math.log(scale) + x * math.log(base)), value)
+    return value
+
+
 def _between(a, b):
     """The bounds of a curve that stays between the numbers ``a`` and ``b``."""
     return (min(a, b), max(a, b))
@@ -110,7 +129,10 @@ class linear(_OverSteps):
         self._validate("steps", check.positive)
 
     def _f(self, t, xp):  # exactly `end` from `steps` on (start + (end - start) * 1 may round off it)
-        line = self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
+        if abs(self.end - self.start) * self.steps < _BIG:
+            line = self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
+        else:  # (end - start) * t would overflow: divide first
+            line = self.start + (self.end - self.start) * (xp.minimum(t, self.steps) / self.steps)
         return xp.where(t >= self.steps, self.end, line)
 
     def bounds(self):
@@ -218,7 +240,7 @@ class exponential(_DecayEvery):
         return (0.0, self.start) if self.gamma < 1 else (self.start, math.inf)
 
     def _f(self, t, xp):
-        return self.start * self.gamma ** _periods_elapsed(t, self.steps, self.staircase, xp)
+        return _scaled_power(self.start, self.gamma, _periods_elapsed(t, self.steps, self.staircase, xp), xp)
 
     def _unsettled_span(self):
         if self.gamma == 0:
@@ -331,7 +353,10 @@ class cosine(_OverSteps):
         self._validate("exponent", check.positive)
 
     def _f(self, t, xp):
-        wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5
+        if self.steps < _BIG:
+            wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5
+        else:  # pi * t would overflow: divide first
+            wave = (1 + xp.cos(math.pi * (xp.minimum(t, self.steps) / self.steps))) * 0.5
         if self.exponent != 1:
             wave = wave ** self.exponent
         return self.end + (self.start - self.end) * wave
@@ -486,7 +511,11 @@ class piecewise_linear(_Aperiodic):
     def _f(self, t, xp):
         value = t * 0.0 + self.points[0][1]
         for (s0, v0), (s1, v1) in zip(self.points, self.points[1:]):
-            segment = xp.where(t >= s1, v1, v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0))
+            if abs(v1 - v0) * (s1 - s0) < _BIG:
+                line = v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0)
+            else:  # (v1 - v0) * (t - s0) would overflow: divide first
+                line = v0 + (v1 - v0) * ((xp.clip(t, s0, s1) - s0) / (s1 - s0))
+            segment = xp.where(t >= s1, v1, line)
             value = xp.where(t >= s0, segment, value)
         return value
 
@@ -548,15 +577,19 @@ class cosine_restarts(Schedule):
         if m == 1:
             n = xp.floor(t / self.period)
             return n, n * self.period, self.period
-        n = xp.floor(xp.log(t / self.period * (m - 1) + 1) / math.log(m))
+        # log(t / period * (m - 1) + 1), written so that it stays finite for a huge m
+        n = xp.floor((xp.log(t / self.period + 1 / (m - 1)) + math.log(m - 1)) / math.log(m))
         # the log can land one cycle off at an exact restart: settle it with the cycle starts
         n = xp.where(t < self.cycle_start(n, xp), n - 1, n)
         n = xp.where(t >= self.cycle_start(n + 1, xp), n + 1, n)
         return n, self.cycle_start(n, xp), self.period * _power(m, n, xp)
 
     def _f(self, t, xp):
+        if self.start == self.end:
+            return t * 0.0 + self.end
         n, start, length = self._cycle(t, xp)
-        elapsed = t - start
+        # in [0, length]: where t / period leaves float range, the cycle index is inf and t - start -inf
+        elapsed = xp.minimum(xp.maximum(t - start, 0.0), length)
         wave = (1 + xp.cos(math.pi * elapsed / length)) * 0.5
         if self.peak_mult != 1:
             wave = wave * _power(self.peak_mult, n, xp)

@@ -600,10 +600,12 @@ metrics = st.lists(st.one_of(st.floats(-10, 10), st.sampled_from([0.0, -0.0, 1.0
 
 @LAW
 @given(st.sampled_from(["min", "max"]), st.sampled_from(["rel", "abs"]), st.sampled_from([0.0, 1e-4, 0.1, 2.0]),
-       st.integers(0, 3), st.integers(0, 2), st.sampled_from(["bad", "ignore"]), metrics)
-def test_plateau_fast_update_equals_general(mode, threshold_mode, threshold, patience, cooldown, nonfinite, ms):
+       st.integers(0, 3), st.integers(0, 2), st.sampled_from(["bad", "ignore"]), metrics,
+       st.sampled_from(["magnitude", "torch"]))
+def test_plateau_fast_update_equals_general(mode, threshold_mode, threshold, patience, cooldown, nonfinite, ms,
+                                            rule):
     ctl = lrkit.plateau(mode=mode, threshold_mode=threshold_mode, threshold=threshold, patience=patience,
-                        cooldown=cooldown, nonfinite=nonfinite)
+                        cooldown=cooldown, nonfinite=nonfinite, threshold_rule=rule)
     assert ctl.update is not lrkit.plateau.update.__get__(ctl)  # the closure is in use
     fast = slow = ctl.init()
     for m in ms:

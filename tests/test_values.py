@@ -181,3 +181,35 @@ def test_the_fixed_formulas_in_other_namespaces(name):
     finally:
         if name == "jax":
             jax.config.update("jax_enable_x64", False)
+
+
+# ---- Keras and optax: a compiled graph cannot stop at a bad value, so construction refuses ------------
+
+class _Unbounded(lrkit.Schedule):
+    """A user's own schedule class (not registered, so not checked at construction)."""
+
+    def _f(self, t, xp):
+        return t * 0.0 - 1.0
+
+    def __repr__(self):
+        return "unbounded()"
+
+
+class _NegativeBound(_Unbounded):
+    def bounds(self):
+        return (-1.0, -1.0)
+
+
+def _adapters():
+    keras = pytest.importorskip("lrkit.keras")
+    optax = pytest.importorskip("lrkit.optax")
+    return [("KerasSchedule", keras.KerasSchedule), ("to_optax", optax.to_optax)]
+
+
+def test_keras_and_optax_refuse_a_schedule_that_can_go_negative():
+    for name, adapt in _adapters():
+        with pytest.raises(lrkit.LrkitValueError, match=rf"{name} refuses unbounded\(\): its values can go below 0"):
+            adapt(_NegativeBound())
+        with pytest.raises(lrkit.LrkitTypeError, match=rf"{name} needs a schedule that proves its values are >= 0"):
+            adapt(_Unbounded())
+        adapt(lrkit.constant(0.1) + -0.05)  # proven >= 0: accepted

@@ -50,6 +50,21 @@ def bounds_of(schedule):
     return found
 
 
+def require_non_negative(schedule, where):
+    """For an adapter that cannot raise inside a compiled graph (Keras, optax): ``schedule`` must prove at
+    construction, by its ``bounds()``, that its values are >= 0; else lrkit's error naming ``where``."""
+    try:
+        low, _ = bounds_of(schedule)
+    except NotImplementedError:
+        raise LrkitTypeError(
+            f"{where} needs a schedule that proves its values are >= 0 by its bounds() (a compiled graph "
+            f"cannot stop at a bad value), and {type(schedule).__name__} does not answer bounds()") from None
+    if not low >= 0:
+        raise LrkitValueError(
+            f"{where} refuses {excerpt(repr(schedule))}: its values can go below 0 (down to {low!r}), and a "
+            f"compiled graph cannot stop at a bad value")
+
+
 def _check_bounds(schedule):
     low, high = bounds_of(schedule)
     if not low >= 0:  # (NaN fails too)

@@ -105,7 +105,7 @@ class Schedule:
       ``multiplicative``'s factor, ``cyclic``'s ``scale_fn``) is taken at its contract: values ``>= 0``
       (``scale_fn``: in ``[0, 1]``, as torch documents); the adapters check what it really returns.
 
-    A new shape is one registered class with ``_f`` and these four, plus its row in the reference
+    A new shape is one registered class with ``_f`` and these five, plus its row in the reference
     table (tests/reference.py); tests/test_laws.py fails for a class that lacks either.
     """
 

@@ -213,3 +213,15 @@ def test_keras_and_optax_refuse_a_schedule_that_can_go_negative():
         with pytest.raises(lrkit.LrkitTypeError, match=rf"{name} needs a schedule that proves its values are >= 0"):
             adapt(_Unbounded())
         adapt(lrkit.constant(0.1) + -0.05)  # proven >= 0: accepted
+
+
+def test_float32_graphs_refuse_parameters_beyond_float32():
+    """In float32 (Keras' default floatx, JAX without x64) 1e300 is inf: period_mult=1e300 made the formula
+    inf / inf = NaN at every step, and linear(3e-4, 1e308, ...) gave NaN at step 0."""
+    for name, adapt in _adapters():
+        for s in (lrkit.cosine_restarts(0.7, 0.35, period=1e-3, period_mult=1e300), lrkit.linear(3e-4, 1e308, steps=5319)):
+            with pytest.raises(lrkit.LrkitValueError, match=rf"{name} refuses .* beyond the range of the graph's float"):
+                adapt(s)
+        lr = adapt(lrkit.linear(3e-4, 1e30, steps=5319))  # within float32: the true value, no NaN, no inf
+        assert float(lr(2659)) == pytest.approx(3e-4 + 1e30 * 2659 / 5319, rel=1e-6)
+        assert float(lr(0)) == pytest.approx(3e-4, rel=1e-6)

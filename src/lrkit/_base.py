@@ -50,9 +50,18 @@ def bounds_of(schedule):
     return found
 
 
-def require_non_negative(schedule, where):
+def require_non_negative(schedule, where, largest=None):
     """For an adapter that cannot raise inside a compiled graph (Keras, optax): ``schedule`` must prove at
-    construction, by its ``bounds()``, that its values are >= 0; else lrkit's error naming ``where``."""
+    construction, by its ``bounds()``, that its values are >= 0; else lrkit's error naming ``where``.
+    ``largest``: the largest finite number of the graph's float type (float32: 3.4e38); a parameter
+    beyond it is inf there, and inf - inf or 0 * inf is NaN, so it is refused too."""
+    if largest is not None:
+        for name, number in _numbers(schedule):
+            if abs(number) > largest:
+                raise LrkitValueError(
+                    f"{where} refuses {excerpt(repr(schedule))}: {name}={number!r} is beyond the range of "
+                    f"the graph's float type (largest {largest:.4g}), where it would be inf (and the "
+                    f"formula NaN); use float64 (Keras floatx, jax_enable_x64) or a smaller number")
     try:
         low, _ = bounds_of(schedule)
     except NotImplementedError:
@@ -63,6 +72,30 @@ def require_non_negative(schedule, where):
         raise LrkitValueError(
             f"{where} refuses {excerpt(repr(schedule))}: its values can go below 0 (down to {low!r}), and a "
             f"compiled graph cannot stop at a bad value")
+
+
+def _numbers(schedule):
+    """``(name, number)`` for every number in ``schedule``'s fields, its parts' and its expansion's."""
+    if not dataclasses.is_dataclass(schedule):  # a user's own class: its bounds() speak for it
+        return
+    for f in dataclasses.fields(schedule):
+        values = getattr(schedule, f.name)
+        for value in _flat(values):
+            if isinstance(value, Schedule):
+                yield from _numbers(value)
+            elif isinstance(value, float):
+                yield f"{type(schedule).__name__}.{f.name}", value
+    expanded = schedule.__dict__.get("expanded")
+    if isinstance(expanded, Schedule):
+        yield from _numbers(expanded)
+
+
+def _flat(value):
+    if isinstance(value, tuple):
+        for item in value:
+            yield from _flat(item)
+    else:
+        yield value
 
 
 def _check_bounds(schedule):

@@ -20,8 +20,9 @@ def _periods_elapsed(t, steps, staircase, xp):
     return xp.floor(p) if staircase else p
 
 
-#: A product below this cannot overflow a float64 (a Python-level choice of the order of operations).
-_BIG = 1e300
+#: A product below this cannot overflow a float32 or a float64 (a Python-level choice of the order of
+#: operations: ordinary parameters keep the order, and the bits, they always had).
+_BIG = 1e30
 
 
 def _scaled_power(scale, base, x, xp):

@@ -16,6 +16,8 @@ class through its registration.
 """
 import numbers
 
+import numpy as np
+
 try:
     import keras
     from keras import ops
@@ -90,7 +92,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, schedule, scale=1.0, plateau=None, gradient_accumulation_steps=1):
         self.schedule = as_schedule(schedule)
-        require_non_negative(self.schedule, "KerasSchedule")
+        require_non_negative(self.schedule, "KerasSchedule",
+                             float(np.finfo(keras.config.floatx()).max) if keras.config.floatx() != "float64" else None)
         self.scale = check.positive("scale", scale)
         self.gradient_accumulation_steps = check.count("gradient_accumulation_steps", gradient_accumulation_steps)
         if self.gradient_accumulation_steps < 1:

@@ -125,6 +125,7 @@ def to_optax(schedule):
     1.0
     """
     result = _OptaxSchedule(as_schedule(schedule))
-    require_non_negative(result.schedule, "to_optax")
+    require_non_negative(result.schedule, "to_optax",
+                         None if jax.config.jax_enable_x64 else float(jnp.finfo(jnp.float32).max))
     _probe(result)
     return result

@@ -166,8 +166,10 @@ class one_cycle(Recipe):
         phases = self.expanded if curve is None else curve
         last = phases.schedules[-1]
         a, b = last.start, last.end  # exactly b at steps - 1, then back towards a (cos) or on beyond b (linear)
-        if self.anneal == "cos":
-            tail = cosine(b, a, steps=last.steps)
+        if self.anneal == "cos":  # (the same curve both ways; each form keeps its intermediate terms >= 0)
+            tail = cosine(0.0, 1.0, steps=last.steps) * (a - b) + b if a >= b else cosine(b, a, steps=last.steps)
+        elif b >= a:
+            tail = linear(0.0, 1.0, steps=last.steps) * (b - a) + b
         elif b - (a - b) >= 0:
             tail = linear(b, b - (a - b), steps=last.steps)
         else:  # a line that would cross 0: it stops at 0 (an LR is never negative; torch's goes below)

@@ -7,7 +7,8 @@ combinators nested in each other included.
 - spec round trip: parse(repr(s)) == s;
 - continuity at warmup joins, and inside the recipes built from continuous pieces;
 - hold after the end: past its last change a schedule is constant (huge steps included);
-- every registered class answers Schedule's protocol (end_step, span, events, cycles) and has a row in
+- values lie within bounds() and are >= 0;
+- every registered class answers Schedule's protocol (end_step, span, events, cycles, bounds) and has a row in
   the reference table; what it answers is consistent (span, events, cycles);
 - periodicity of restarts (period_mult = 1) and of repeat; restart values for period_mult > 1;
 - pointwise algebra: (s * k)(t) == k * s(t), (s + c)(t) == s(t) + c, products/sums of schedules, clip;
@@ -368,7 +369,7 @@ def test_an_unanswered_method_says_what_is_missing():
         def _f(self, t, xp):
             return t * 0.0 + 1.0
 
-    for method, args in (("end_step", ()), ("span", ()), ("events", (10.0,)), ("cycles", ())):
+    for method, args in (("end_step", ()), ("span", ()), ("events", (10.0,)), ("cycles", ()), ("bounds", ())):
         with pytest.raises(NotImplementedError, match=rf"bare does not answer {method}\(\)"):
             getattr(bare(), method)(*args)
 
@@ -398,6 +399,20 @@ def test_what_a_schedule_says_about_itself(s):
     for c in s.cycles():
         assert type(c) is Cycle and c.node in list(parts(s)) and c.offset >= 0
         assert c.starts(0) == 0 and 0 < c.starts(1) < c.starts(2)
+
+
+@LAW
+@given(schedules, steps_list)
+def test_values_lie_within_the_bounds(s, ts):
+    """bounds() is sound: every value, on the numpy and the per-step paths, lies in [low, high] (up to the
+    rounding of the formula: 1e-12 of the bound's size); low >= 0, so every value is >= 0, exactly."""
+    low, high = s.bounds()
+    assert type(low) is float and type(high) is float and 0 <= low <= high, (s, low, high)
+    ts = ts + [0.0, 1e7, float(HUGE)]
+    values = np.concatenate([s(np.asarray(ts, dtype=np.float64)), [s(t) for t in ts]])
+    slack = 1e-12 * max(low, high if high < math.inf else float(np.max(values)), FLOOR)
+    assert np.all(values >= 0), (s, ts, values)
+    assert np.all(values >= low - slack) and np.all(values <= high + slack), (s, low, high, ts, values)
 
 
 @LAW
@@ -469,8 +484,10 @@ def test_scaling_is_the_cores_mul_then_add(unit, t, n, with_offset, data):
     u = unit(t)
     got = Scaling(scale, offset).values(u)
     added = offset is not None and any(offset)  # (offsets that are all 0 are not added: -0.0 stays -0.0)
-    want = [(lrkit.add(lrkit.mul(unit, s), o) if added else lrkit.mul(unit, s))(t)
-            for s, o in zip(scale, offset or [0.0] * n)]
+    # (a negative scale is no lrkit schedule: it could go below 0, so the core refuses to build it; there
+    # the expected value is the arithmetic the core's mul and add do on the per-step path)
+    want = [((lrkit.add(lrkit.mul(unit, s), o) if added else lrkit.mul(unit, s))(t) if s >= 0
+             else (u * s + o if added else u * s)) for s, o in zip(scale, offset or [0.0] * n)]
     assert [v.hex() for v in got] == [float(w).hex() for w in want]
     assert Scaling(scale, offset).values_each([u] * n) == got
     xs = data.draw(st.lists(st.floats(0.0, 10.0), min_size=n, max_size=n))
@@ -585,10 +602,12 @@ metrics = st.lists(st.one_of(st.floats(-10, 10), st.sampled_from([0.0, -0.0, 1.0
 
 @LAW
 @given(st.sampled_from(["min", "max"]), st.sampled_from(["rel", "abs"]), st.sampled_from([0.0, 1e-4, 0.1, 2.0]),
-       st.integers(0, 3), st.integers(0, 2), st.sampled_from(["bad", "ignore"]), metrics)
-def test_plateau_fast_update_equals_general(mode, threshold_mode, threshold, patience, cooldown, nonfinite, ms):
+       st.integers(0, 3), st.integers(0, 2), st.sampled_from(["bad", "ignore"]), metrics,
+       st.sampled_from(["magnitude", "torch"]))
+def test_plateau_fast_update_equals_general(mode, threshold_mode, threshold, patience, cooldown, nonfinite, ms,
+                                            rule):
     ctl = lrkit.plateau(mode=mode, threshold_mode=threshold_mode, threshold=threshold, patience=patience,
-                        cooldown=cooldown, nonfinite=nonfinite)
+                        cooldown=cooldown, nonfinite=nonfinite, threshold_rule=rule)
     assert ctl.update is not lrkit.plateau.update.__get__(ctl)  # the closure is in use
     fast = slow = ctl.init()
     for m in ms:

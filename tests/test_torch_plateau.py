@@ -49,7 +49,10 @@ def test_improvement_test_is_torchs_is_better():
     for mode in ("min", "max"):
         for threshold_mode in ("rel", "abs"):
             for threshold in (0.0, 1e-4, 0.5, 1.0, 2.0):
-                ctl = plateau(mode=mode, threshold_mode=threshold_mode, threshold=threshold, nonfinite="bad")
+                # (threshold_rule="torch": lrkit.plateau's own relative margin, threshold * |best|, differs for
+                # a negative best; tests/test_plateau_rule.py compares it with torch)
+                ctl = plateau(mode=mode, threshold_mode=threshold_mode, threshold=threshold, nonfinite="bad",
+                              threshold_rule="torch")
                 ref = T.ReduceLROnPlateau(opt, mode=mode, threshold_mode=threshold_mode, threshold=threshold)
                 torch_is_better = getattr(ref, "_is_better", None) or ref.is_better
                 for best in numbers:

@@ -25,7 +25,15 @@ MAX_SPEC = 1_000_000
 
 
 def register(cls):
-    """Turn ``cls`` into a frozen dataclass schedule and register it under its (lowercase) name."""
+    """Turn ``cls`` into a frozen dataclass schedule and register it under its (lowercase) name. Its
+    construction ends with the check that its values cannot go below 0 (``Schedule.bounds``)."""
+    validate = cls.__post_init__
+
+    def __post_init__(self):
+        validate(self)
+        _check_bounds(self)
+
+    cls.__post_init__ = __post_init__
     cls = dataclasses.dataclass(frozen=True, repr=False)(cls)
     init = cls.__init__
 
@@ -56,6 +64,71 @@ def _depth(value):
     return 0
 
 
+def bounds_of(schedule):
+    """``schedule.bounds()``, computed once per schedule (a combinator asks its parts)."""
+    found = schedule.__dict__.get("_bounds")
+    if found is None:
+        found = schedule.bounds()
+        object.__setattr__(schedule, "_bounds", found)
+    return found
+
+
+def require_non_negative(schedule, where, largest=None):
+    """For an adapter that cannot raise inside a compiled graph (Keras, optax): ``schedule`` must prove at
+    construction, by its ``bounds()``, that its values are >= 0; else lrkit's error naming ``where``.
+    ``largest``: the largest finite number of the graph's float type (float32: 3.4e38); a parameter
+    beyond it is inf there, and inf - inf or 0 * inf is NaN, so it is refused too."""
+    if largest is not None:
+        for name, number in _numbers(schedule):
+            if abs(number) > largest:
+                raise LrkitValueError(
+                    f"{where} refuses {excerpt(schedule)}: {name}={number!r} is beyond the range of "
+                    f"the graph's float type (largest {largest:.4g}), where it would be inf (and the "
+                    f"formula NaN); use float64 (Keras floatx, jax_enable_x64) or a smaller number")
+    try:
+        low, _ = bounds_of(schedule)
+    except NotImplementedError:
+        raise LrkitTypeError(
+            f"{where} needs a schedule that proves its values are >= 0 by its bounds() (a compiled graph "
+            f"cannot stop at a bad value), and {type(schedule).__name__} does not answer bounds()") from None
+    if not low >= 0:
+        raise LrkitValueError(
+            f"{where} refuses {excerpt(schedule)}: its values can go below 0 (down to {low!r}), and a "
+            f"compiled graph cannot stop at a bad value")
+
+
+def _numbers(schedule):
+    """``(name, number)`` for every number in ``schedule``'s fields, its parts' and its expansion's."""
+    if not dataclasses.is_dataclass(schedule):  # a user's own class: its bounds() speak for it
+        return
+    for f in dataclasses.fields(schedule):
+        values = getattr(schedule, f.name)
+        for value in _flat(values):
+            if isinstance(value, Schedule):
+                yield from _numbers(value)
+            elif isinstance(value, float):
+                yield f"{type(schedule).__name__}.{f.name}", value
+    expanded = schedule.__dict__.get("expanded")
+    if isinstance(expanded, Schedule):
+        yield from _numbers(expanded)
+
+
+def _flat(value):
+    if isinstance(value, tuple):
+        for item in value:
+            yield from _flat(item)
+    else:
+        yield value
+
+
+def _check_bounds(schedule):
+    low, high = bounds_of(schedule)
+    if not low >= 0:  # (NaN fails too)
+        raise LrkitValueError(
+            f"{excerpt(schedule)} can go below 0: its parameters allow values down to {low!r}. "
+            f"An lrkit schedule is a learning rate (or another hyperparameter): every value must be >= 0")
+
+
 _CHUNK = 1 << 14
 
 
@@ -80,9 +153,15 @@ class Schedule:
     - ``events(until, offset=0.0)``: its structural points as :class:`Event` values (warmup end,
       switches, milestones, points, restarts, decay steps, ...), with its step 0 at the outer step
       ``offset``: every declared one, and the periodic ones before the outer step ``until``;
-    - ``cycles(offset=0.0, stop=math.inf)``: its periodic parts as :class:`Cycle` values.
+    - ``cycles(offset=0.0, stop=math.inf)``: its periodic parts as :class:`Cycle` values;
+    - ``bounds()``: ``(low, high)``, a cheap and sound bound on every value it takes at any step ``t >= 0``
+      (exact arithmetic; ``high`` may be ``inf``; not always tight). Construction rejects a schedule whose
+      ``low`` is below 0: every lrkit value is a hyperparameter, ``>= 0`` (a sum with a negative number,
+      say, needs the other side's lower bound to cover it). A user function (``function``,
+      ``multiplicative``'s factor, ``cyclic``'s ``scale_fn``) is taken at its contract: values ``>= 0``
+      (``scale_fn``: in ``[0, 1]``, as torch documents); the adapters check what it really returns.
 
-    A new shape is one registered class with ``_f`` and these four, plus its row in the reference
+    A new shape is one registered class with ``_f`` and these five, plus its row in the reference
     table (tests/reference.py); tests/test_laws.py fails for a class that lacks either.
     """
 
@@ -92,8 +171,23 @@ class Schedule:
         raise NotImplementedError
 
     def _validate(self, name, rule, *args):
-        """Check field ``name`` with ``rule(name, value, *args)`` and keep the normalised value."""
-        object.__setattr__(self, name, rule(name, getattr(self, name), *args))
+        """Check field ``name`` with ``rule(name, value, *args)`` and keep the normalised value, its
+        integers as floats (see ``_keep_floats``)."""
+        self._keep_floats(name, rule(name, getattr(self, name), *args))
+
+    def _written(self, name):
+        """Field ``name`` as it was written (its integers as ints again), for the repr and the config."""
+        return _as_written(getattr(self, name), self.__dict__.get("_integers", {}).get(name))
+
+    def _keep_floats(self, name, value):
+        """Set field ``name`` to ``value`` with its integers (at any depth of tuples) as floats: every
+        formula computes in floats (an integer power of an integer step is a big-integer computation
+        that can run for minutes). Which numbers were written as integers is kept, so that the repr
+        and the config still read as written (``steps=100``)."""
+        floats, written = _as_floats(value)
+        object.__setattr__(self, name, floats)
+        if written is not None:
+            object.__setattr__(self, "_integers", {**self.__dict__.get("_integers", {}), name: written})
 
     def __call__(self, step, xp=None):
         if xp is None:
@@ -174,6 +268,7 @@ class Schedule:
         parts = []
         for i, f in enumerate(dataclasses.fields(self)):
             value = getattr(self, f.name)
+            value = self._written(f.name)
             if f.default is not dataclasses.MISSING and _same(value, f.default):
                 continue
             text = _repr_value(value)
@@ -184,7 +279,7 @@ class Schedule:
         """A JSON-safe dict (nested for composites) that ``lrkit.from_config`` turns back into an equal schedule."""
         config = {"name": type(self).__name__}
         for f in dataclasses.fields(self):
-            config[f.name] = _to_json(getattr(self, f.name), f"{type(self).__name__}.{f.name}")
+            config[f.name] = _to_json(self._written(f.name), f"{type(self).__name__}.{f.name}")
         return config
 
     # ---- what a schedule says about itself (describe, show, the plots and the lint ask) -----------
@@ -208,6 +303,15 @@ class Schedule:
         is the cycle)."""
         raise _unanswered(self, "cycles")
 
+    def bounds(self):
+        """``(low, high)``: every value at a step ``t >= 0`` lies in ``[low, high]`` (exact arithmetic;
+        ``high`` may be ``inf``). Cheap and sound, not always tight. Construction rejects ``low < 0``.
+
+        >>> (cosine(1.0, 0.1, steps=10) + 0.5).bounds()
+        (0.6, 1.5)
+        """
+        raise _unanswered(self, "bounds")
+
     def _event(self, step, kind, declared=True):
         """An :class:`Event` at the outer ``step``, this schedule its source."""
         return Event(step, kind, type(self).__name__, declared)
@@ -224,7 +328,7 @@ class Schedule:
 
 
 #: The methods every schedule class answers (defined on the class or on a base below Schedule).
-PROTOCOL = ("end_step", "span", "events", "cycles")
+PROTOCOL = ("end_step", "span", "events", "cycles", "bounds")
 #: At most this many periodic events are generated (a tiny period over a huge run).
 MAX_EVENTS = 100_000
 
@@ -271,6 +375,27 @@ def _lazy_scalar(schedule):
         return compiled(t)
 
     return first
+
+
+def _as_floats(value):
+    """``(value with its ints as floats, where the ints were)``: True for an int, a tuple of those for a
+    tuple; None when there was no int."""
+    if type(value) is int:
+        return float(value), True
+    if type(value) is tuple:
+        pairs = [_as_floats(v) for v in value]
+        if any(w is not None for _, w in pairs):
+            return tuple(v for v, _ in pairs), tuple(w for _, w in pairs)
+    return value, None
+
+
+def _as_written(value, written):
+    """``value`` with the numbers ``_as_floats`` found to be ints as ints again (for repr and config)."""
+    if written is True:
+        return int(value)
+    if written is None:
+        return value
+    return tuple(_as_written(v, w) for v, w in zip(value, written))
 
 
 def _same(a, b):

@@ -1,6 +1,7 @@
 """Argument validation shared by every schedule: each check names the argument, the rule and the value."""
 import math
 import numbers
+import sys
 
 from ._base import Schedule
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
@@ -28,10 +29,17 @@ def non_negative(name, value):
 
 
 def positive(name, value):
+    """A number > 0, and a normal float (a subnormal one is 0 where XLA or a CPU flushes subnormals)."""
     value = real(name, value)
     if value <= 0:
         raise LrkitValueError(f"{name} must be > 0, got {excerpt(value)}")
+    if value < _SMALLEST_NORMAL:
+        raise LrkitValueError(f"{name} must be >= {_SMALLEST_NORMAL!r} (the smallest normal float: XLA and "
+                              f"some CPUs flush smaller numbers to 0), got {value!r}")
     return value
+
+
+_SMALLEST_NORMAL = sys.float_info.min
 
 
 def at_least(name, value, low):

@@ -6,7 +6,7 @@ import numbers
 import typing
 
 from . import _checks as check
-from ._base import MAX_EVENTS, Cycle, Schedule, register
+from ._base import MAX_EVENTS, Cycle, Schedule, bounds_of, register
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
 
 
@@ -31,11 +31,11 @@ class sequence(Schedule):
         if len(self.schedules) != len(self.boundaries) + 1:
             raise LrkitValueError(
                 f"boundaries must have one entry fewer than schedules ({len(self.schedules)}), "
-                f"got {len(self.boundaries)}: {excerpt(list(self.boundaries))}")
+                f"got {len(self.boundaries)}: {excerpt(list(self._written('boundaries')))}")
 
     def __repr__(self):
         parts = ", ".join(repr(s) for s in self.schedules)
-        return f"sequence([{parts}], boundaries={list(self.boundaries)!r})"
+        return f"sequence([{parts}], boundaries={list(self._written('boundaries'))!r})"
 
     def _f(self, t, xp):
         value = self.schedules[0]._f(t, xp)
@@ -68,6 +68,10 @@ class sequence(Schedule):
         return [c for part, begin, end in self._timeline()
                 for c in part.cycles(offset + begin, min(stop, offset + end))]
 
+    def bounds(self):
+        found = [bounds_of(part) for part in self.schedules]
+        return (min(low for low, _ in found), max(high for _, high in found))
+
 
 @register
 class warmup(Schedule):
@@ -94,7 +98,7 @@ class warmup(Schedule):
         peak = self.schedule(0)
         if self.shape == "exponential" and (self.start <= 0 or peak <= 0):
             raise LrkitValueError(
-                f"an exponential warmup needs start > 0 and schedule(0) > 0, got start={self.start!r}, "
+                f"an exponential warmup needs start > 0 and schedule(0) > 0, got start={self._written('start')!r}, "
                 f"schedule(0)={peak!r}")
         object.__setattr__(self, "_peak", peak)
 
@@ -104,8 +108,10 @@ class warmup(Schedule):
             ramp = self.start + (self._peak - self.start) * u
         elif self.shape == "cosine":
             ramp = self.start + (self._peak - self.start) * ((1 - xp.cos(math.pi * u)) * 0.5)
-        else:
+        elif self._peak / self.start < math.inf:
             ramp = self.start * (self._peak / self.start) ** u
+        else:  # peak / start overflows: the same geometric ramp in the log domain
+            ramp = xp.exp(math.log(self.start) + u * (math.log(self._peak) - math.log(self.start)))
         after = self.schedule._f(xp.maximum(t - self.steps, 0.0), xp)
         return xp.where(t < self.steps, ramp, after)
 
@@ -123,6 +129,10 @@ class warmup(Schedule):
 
     def cycles(self, offset=0.0, stop=math.inf):
         return self.schedule.cycles(offset + float(self.steps), stop)
+
+    def bounds(self):  # the ramp stays between start and schedule(0)
+        low, high = bounds_of(self.schedule)
+        return (min(low, self.start), max(high, self.start))
 
 
 @register
@@ -165,6 +175,9 @@ class repeat(Schedule):
         period = float(self.period)
         return [Cycle(self, offset, stop, lambda k: k * period)]
 
+    def bounds(self):
+        return bounds_of(self.schedule)
+
 
 class _Pointwise(Schedule):
     symbol = "?"
@@ -177,7 +190,7 @@ class _Pointwise(Schedule):
                                  f"{self.left!r} and {self.right!r}")
 
     def __repr__(self):
-        return f"({self.left!r} {self.symbol} {self.right!r})"
+        return f"({self._written('left')!r} {self.symbol} {self._written('right')!r})"
 
     def _parts(self, t, xp):
         left = self.left._f(t, xp) if isinstance(self.left, Schedule) else self.left
@@ -202,6 +215,9 @@ class _Pointwise(Schedule):
     def cycles(self, offset=0.0, stop=math.inf):
         return [c for part in self._schedules() for c in part.cycles(offset, stop)]
 
+    def _part_bounds(self):
+        return [bounds_of(p) if isinstance(p, Schedule) else (p, p) for p in (self.left, self.right)]
+
 
 @register
 class mul(_Pointwise):
@@ -216,7 +232,20 @@ class mul(_Pointwise):
 
     def _f(self, t, xp):
         left, right = self._parts(t, xp)
-        return left * right
+        product = left * right
+        if self._zero_times_inf():  # 0 * inf: the true product is 0 (inf stands for a huge finite value)
+            product = xp.where(product == product, product, 0.0)
+        return product
+
+    def _zero_times_inf(self):
+        """Whether one side can be 0 while the other overflows to inf (their bounds say so)."""
+        (a, b), (c, d) = self._part_bounds()
+        return (a == 0 and d == math.inf) or (c == 0 and b == math.inf)
+
+    def bounds(self):
+        (a, b), (c, d) = self._part_bounds()
+        products = [_times_bound(x, y) for x in (a, b) for y in (c, d)]
+        return (min(products), max(products))
 
 
 @register
@@ -233,6 +262,10 @@ class add(_Pointwise):
     def _f(self, t, xp):
         left, right = self._parts(t, xp)
         return left + right
+
+    def bounds(self):
+        (a, b), (c, d) = self._part_bounds()
+        return (a + c, b + d)
 
 
 @register
@@ -255,7 +288,7 @@ class clip(Schedule):
         if self.ceiling is not None:
             self._validate("ceiling", check.real)
         if self.floor is not None and self.ceiling is not None and self.floor > self.ceiling:
-            raise LrkitValueError(f"floor must be <= ceiling, got floor={self.floor!r} > ceiling={self.ceiling!r}")
+            raise LrkitValueError(f"floor must be <= ceiling, got floor={self._written('floor')!r} > ceiling={self._written('ceiling')!r}")
 
     def _f(self, t, xp):
         value = self.schedule._f(t, xp)
@@ -276,6 +309,19 @@ class clip(Schedule):
 
     def cycles(self, offset=0.0, stop=math.inf):
         return self.schedule.cycles(offset, stop)
+
+    def bounds(self):
+        return tuple(self._clamp(x) for x in bounds_of(self.schedule))
+
+    def _clamp(self, x):
+        if self.floor is not None:
+            x = max(x, self.floor)
+        return x if self.ceiling is None else min(x, self.ceiling)
+
+
+def _times_bound(x, y):
+    """``x * y`` for ends of bounds: 0 when either is 0 (an infinite end is a limit, never a value)."""
+    return 0.0 if x == 0 or y == 0 else x * y
 
 
 # ---- the arithmetic operators of every schedule -----------------------------------------------------

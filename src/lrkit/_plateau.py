@@ -47,6 +47,7 @@ _new_state = tuple.__new__  # PlateauState from a tuple, without the namedtuple'
 _MODES = ("min", "max")
 _THRESHOLD_MODES = ("rel", "abs")
 _NONFINITE = ("raise", "bad", "ignore")
+_THRESHOLD_RULES = ("magnitude", "torch")
 
 
 class PlateauState(typing.NamedTuple):
@@ -89,9 +90,13 @@ class plateau:
     """Reduce-on-plateau rules (torch ``ReduceLROnPlateau``'s, as a value).
 
     A metric is an improvement when, with ``best`` the best so far,
-    ``mode="min"``: ``metric < best * (1 - threshold)`` (``threshold_mode="rel"``) or
-    ``metric < best - threshold`` (``"abs"``); ``mode="max"``: ``metric > best * (1 + threshold)`` or
-    ``metric > best + threshold``. After more than ``patience`` epochs without improvement the
+    ``mode="min"``: ``metric < best - threshold * |best|`` (``threshold_mode="rel"``) or
+    ``metric < best - threshold`` (``"abs"``); ``mode="max"``: ``metric > best + threshold * |best|`` or
+    ``metric > best + threshold``. ``threshold_rule="torch"`` is torch's relative rule instead,
+    ``best * (1 - threshold)`` ("min") and ``best * (1 + threshold)`` ("max"): the same for a positive
+    ``best``, but for a negative one its margin points the wrong way (pytorch#38622, #47513: a flat
+    metric of -1.0 counts as an improvement every epoch and never reduces; a slowly worsening
+    negative metric keeps replacing ``best``); ``lrkit.torch.ReduceLROnPlateau`` keeps it. After more than ``patience`` epochs without improvement the
     controller counts a reduction, then waits ``cooldown`` epochs (bad epochs are not counted during a
     cooldown). ``min_lr`` is a floor (one number, or one per param group); ``eps`` is torch's minimal
     change for ``reduce``; ``nonfinite`` is the NaN/inf rule (see the module docstring).
@@ -112,9 +117,11 @@ class plateau:
     min_lr: typing.Union[float, typing.Tuple[float, ...]] = 0.0
     eps: float = 1e-8
     nonfinite: str = "raise"
+    threshold_rule: str = "magnitude"
 
     def __post_init__(self):
         check.choice("mode", self.mode, _MODES)
+        check.choice("threshold_rule", self.threshold_rule, _THRESHOLD_RULES)
         check.choice("threshold_mode", self.threshold_mode, _THRESHOLD_MODES)
         check.choice("nonfinite", self.nonfinite, _NONFINITE)
         factor = check.real("factor", self.factor)
@@ -151,33 +158,40 @@ class plateau:
         self._specialize()
 
     def _improvement_rule(self):
-        """The improvement test as three numbers ``(s, a, b)``, computed here only: ``metric`` improves on
-        ``best`` when ``metric * s < best * a - b`` (``is_better`` and the per-epoch closure evaluate it).
+        """The improvement test as four numbers ``(s, a, a_negative, b)``, computed here only: ``metric``
+        improves on ``best`` when ``metric * s < best * a - b``, with ``a_negative`` for ``a`` where
+        ``best < 0`` (``is_better`` and the per-epoch closure evaluate it).
 
         Mode "max" is mode "min" on the negated metric: ``s = 1`` ("min") or ``-1`` ("max");
-        ``(a, b) = (1 - threshold, 0)`` ("rel") or ``(1, threshold)`` ("abs"), ``a`` negated in mode "max".
-        Negation is exact in IEEE arithmetic, so the test is exactly ``metric < best * (1 - threshold)``,
-        ``metric > best * (1 + threshold)``, ``metric < best - threshold``, ``metric > best + threshold``."""
+        ``(a, b) = (1 - threshold, 0)`` ("rel") or ``(1, threshold)`` ("abs"), ``a`` negated in mode "max";
+        for a negative ``best`` the relative margin ``threshold * |best|`` turns ``1 - threshold`` into
+        ``1 + threshold`` (and back in mode "max"), except under torch's rule. Negation is exact in IEEE
+        arithmetic, so the test is exactly ``metric < best * (1 - threshold)`` (a negative best:
+        ``best * (1 + threshold)``), ``metric > best * (1 + threshold)`` (``best * (1 - threshold)``),
+        ``metric < best - threshold``, ``metric > best + threshold``. ``best * a`` is never ``inf - inf``:
+        ``best = inf`` (a fresh state) gives ``inf``."""
         threshold = self.threshold
-        rel = self.threshold_mode == "rel"
-        b = 0.0 if rel else threshold
-        if self.mode == "min":
-            return 1.0, (1.0 - threshold if rel else 1.0), b
-        return -1.0, -(threshold + 1.0) if rel else -1.0, b
+        s = 1.0 if self.mode == "min" else -1.0
+        if self.threshold_mode == "abs":
+            return s, s, s, threshold
+        a = 1.0 - threshold if self.mode == "min" else -(threshold + 1.0)
+        if self.threshold_rule == "torch":
+            return s, a, a, 0.0
+        return s, a, (1.0 + threshold if self.mode == "min" else -(1.0 - threshold)), 0.0
 
     def _fast_update(self):
         """``update`` for the common call (a PlateauState and a finite python float) as one closure with
         the rules in locals (the improvement test inline: it is most of the work); anything else goes to
         the general method."""
         general = functools.partial(plateau.update, self)
-        s, a, b = self._rule
+        s, a, a_negative, b = self._rule
         patience, cooldown, new, State = self.patience, self.cooldown, _new_state, PlateauState
 
         def update(state, metric):
             if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
                 return general(state, metric)
             best, bad, cooldown_left, epochs, reductions = state
-            if metric * s < best * a - b:  # is_better(metric, best)
+            if metric * s < best * (a if best >= 0.0 else a_negative) - b:  # is_better(metric, best)
                 best, bad = metric, 0
             else:
                 bad += 1
@@ -203,8 +217,8 @@ class plateau:
 
     def is_better(self, metric, best):
         """True when ``metric`` improves on ``best`` by more than the threshold (see ``_improvement_rule``)."""
-        s, a, b = self._rule
-        return metric * s < best * a - b
+        s, a, a_negative, b = self._rule
+        return metric * s < best * (a if best >= 0.0 else a_negative) - b
 
     def update(self, state, metric):
         """The state after one epoch's ``metric`` (a pure function; ``state`` is not modified)."""

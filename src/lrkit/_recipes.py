@@ -5,7 +5,7 @@ import math
 import typing
 
 from . import _checks as check
-from ._base import Schedule, register
+from ._base import Schedule, bounds_of, register
 from ._combinators import clip, repeat, sequence, warmup
 from ._errors import LrkitValueError
 from ._shapes import constant, cosine, exponential, linear, one_minus_sqrt, piecewise_constant
@@ -36,6 +36,9 @@ class Recipe(Schedule):
     def cycles(self, offset=0.0, stop=math.inf):
         return self.expanded.cycles(offset, stop)
 
+    def bounds(self):
+        return bounds_of(self.expanded)
+
 
 @register
 class step_decay(Recipe):
@@ -52,7 +55,8 @@ class step_decay(Recipe):
         self._validate("start", check.non_negative)
         self._validate("period", check.positive)
         self._validate("gamma", check.non_negative)
-        return exponential(self.start, self.gamma, steps=self.period, staircase=True)
+        w = self._written  # the arguments as written (an int stays an int in the expansion's repr)
+        return exponential(w("start"), w("gamma"), steps=w("period"), staircase=True)
 
     def span(self):
         end = self.end_step()
@@ -77,12 +81,13 @@ class multistep(Recipe):
         self._validate("start", check.non_negative)
         self._validate("milestones", check.increasing, check.non_negative)
         self._validate("gamma", check.non_negative)
+        w = self._written
         try:
-            values = [self.start * self.gamma ** i for i in range(len(self.milestones) + 1)]
+            values = [w("start") * w("gamma") ** i for i in range(len(self.milestones) + 1)]
         except OverflowError:
             raise LrkitValueError(f"gamma={self.gamma!r} over {len(self.milestones)} milestones takes start * "
                                   f"gamma ** k beyond float range") from None
-        return piecewise_constant(self.milestones, values)
+        return piecewise_constant(w("milestones"), values)
 
     def events(self, until, offset=0.0):
         return [self._event(offset + float(m), "milestone") for m in self.milestones]
@@ -126,14 +131,14 @@ class one_cycle(Recipe):
         shape = cosine if self.anneal == "cos" else linear
         up_end = float(self.pct_start * self.steps) - 1
         if self.three_phase:
-            ends = [up_end, float(2 * self.pct_start * self.steps) - 2, self.steps - 1]
+            ends = [up_end, float(2 * self.pct_start * self.steps) - 2, self._written("steps") - 1]
         else:
-            ends = [up_end, self.steps - 1]
+            ends = [up_end, self._written("steps") - 1]
         starts = [0.0] + ends[:-1]
         if not all(end > begin for begin, end in zip(starts, ends)):
             raise LrkitValueError(
                 f"one_cycle phases need pct_start * steps > 1 and room after the warmup, got "
-                f"pct_start={self.pct_start!r}, steps={self.steps!r} (phase ends {ends})")
+                f"pct_start={self._written('pct_start')!r}, steps={self._written('steps')!r} (phase ends {ends})")
         parts = [shape(levels[i], levels[i + 1], steps=ends[i] - starts[i]) for i in range(len(ends))]
         return sequence(parts, boundaries=ends[:-1])
 
@@ -154,22 +159,26 @@ class one_cycle(Recipe):
     def extrapolated(self, curve=None):
         """``curve`` (this schedule by default, or one of its ``momentum`` curves) with its last phase going
         on past step ``steps - 1`` as the anneal formula goes, instead of holding: the cosine turns back
-        towards the level the phase started from, the line goes on beyond its end (and below 0 if it is
-        steep enough). torch's OneCycleLR allows one scheduler step past ``total_steps - 1`` and computes
+        towards the level the phase started from, the line goes on beyond its end (down to 0 at most:
+        where torch's line goes below 0, this one stops at 0). torch's OneCycleLR allows one scheduler step past ``total_steps - 1`` and computes
         it this way; ``lrkit.torch.OneCycleLR`` follows it.
 
         >>> s = one_cycle(1.0, steps=10, pct_start=0.3, anneal="linear", div_factor=10.0, final_div_factor=1.0)
-        >>> round(s(10), 4), round(s.extrapolated()(10), 4)
-        (0.1, -0.0286)
+        >>> round(s(10), 4), round(s.extrapolated()(10), 4), round(s.extrapolated()(12), 4)
+        (0.1, 0.0, 0.0)
         """
         phases = self.expanded if curve is None else curve
         last = phases.schedules[-1]
         a, b = last.start, last.end  # exactly b at steps - 1, then back towards a (cos) or on beyond b (linear)
-        if self.anneal == "cos":
-            tail = cosine(0.0, 1.0, steps=last.steps) * (a - b) + b
-        else:
+        if self.anneal == "cos":  # (the same curve both ways; each form keeps its intermediate terms >= 0)
+            tail = cosine(0.0, 1.0, steps=last.steps) * (a - b) + b if a >= b else cosine(b, a, steps=last.steps)
+        elif b >= a:
             tail = linear(0.0, 1.0, steps=last.steps) * (b - a) + b
-        return sequence([self if curve is None else curve, tail], boundaries=[self.steps - 1])
+        elif b - (a - b) >= 0:
+            tail = linear(b, b - (a - b), steps=last.steps)
+        else:  # a line that would cross 0: it stops at 0 (an LR is never negative; torch's goes below)
+            tail = linear(b, 0.0, steps=last.steps * b / (a - b)) if b > 0 else constant(0.0)
+        return sequence([self if curve is None else curve, tail], boundaries=[self._written("steps") - 1])
 
 
 @register
@@ -191,9 +200,10 @@ class cosine_wave(Recipe):
         self._validate("start", check.non_negative)
         self._validate("end", check.non_negative)
         self._validate("steps", check.positive)
-        down = cosine(self.start, self.end, steps=self.steps)
-        up = cosine(self.end, self.start, steps=self.steps)
-        return repeat(sequence([down, up], boundaries=[self.steps]), period=2 * self.steps)
+        start, end, steps = self._written("start"), self._written("end"), self._written("steps")
+        down = cosine(start, end, steps=steps)
+        up = cosine(end, start, steps=steps)
+        return repeat(sequence([down, up], boundaries=[steps]), period=2 * steps)
 
 
 @register
@@ -223,20 +233,21 @@ class wsd(Recipe):
         check.choice("shape", self.shape, ("1-sqrt", "linear", "cosine", "exponential"))
         self._validate("end", check.non_negative)
         if self.end > self.peak:
-            raise LrkitValueError(f"end must be <= peak for a decay, got end={self.end!r} > peak={self.peak!r}")
-        stable = self.steps - self.warmup - self.decay
+            raise LrkitValueError(f"end must be <= peak for a decay, got end={self._written('end')!r} > peak={self._written('peak')!r}")
+        peak, end, steps, ramp, decay = (self._written(n) for n in ("peak", "end", "steps", "warmup", "decay"))
+        stable = steps - ramp - decay
         if stable < 0:
             raise LrkitValueError(
-                f"warmup + decay must fit in steps, got warmup={self.warmup!r} + decay={self.decay!r} > steps={self.steps!r}")
+                f"warmup + decay must fit in steps, got warmup={self._written('warmup')!r} + decay={self._written('decay')!r} > steps={self._written('steps')!r}")
         if self.shape == "exponential":
             if self.end <= 0:
-                raise LrkitValueError(f"an exponential cooldown needs end > 0, got end={self.end!r}")
-            cooldown = clip(exponential(self.peak, self.end / self.peak, steps=self.decay), floor=self.end)
+                raise LrkitValueError(f"an exponential cooldown needs end > 0, got end={self._written('end')!r}")
+            cooldown = clip(exponential(peak, end / peak, steps=decay), floor=end)
         else:
             cooldown = {"1-sqrt": one_minus_sqrt, "linear": linear, "cosine": cosine}[self.shape](
-                self.peak, self.end, steps=self.decay)
-        body = sequence([constant(self.peak), cooldown], boundaries=[stable]) if stable > 0 else cooldown
-        return warmup(body, steps=self.warmup) if self.warmup > 0 else body
+                peak, end, steps=decay)
+        body = sequence([constant(peak), cooldown], boundaries=[stable]) if stable > 0 else cooldown
+        return warmup(body, steps=ramp) if ramp > 0 else body
 
 
 @register
@@ -270,8 +281,9 @@ class linear_to_zero(Recipe):
         self._validate("steps", check.positive)
         if self.warmup is not None:
             self._validate("warmup", check.non_negative)
-        ramp = round(0.05 * self.steps) if self.warmup is None else self.warmup
-        if ramp >= self.steps:
-            raise LrkitValueError(f"warmup must be < steps, got warmup={self.warmup!r} >= steps={self.steps!r}")
-        decay = linear(self.peak, 0.0, steps=self.steps - ramp)
+        steps = self._written("steps")
+        ramp = round(0.05 * steps) if self.warmup is None else self._written("warmup")
+        if ramp >= steps:
+            raise LrkitValueError(f"warmup must be < steps, got warmup={self._written('warmup')!r} >= steps={self._written('steps')!r}")
+        decay = linear(self._written("peak"), 0.0, steps=steps - ramp)
         return warmup(decay, steps=ramp) if ramp > 0 else decay

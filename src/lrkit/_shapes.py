@@ -1,7 +1,6 @@
 """The shapes: one frozen dataclass per curve, one formula each, validated at construction; each also
 says where it ends, what its events are and how long a run shows it (see ``Schedule``)."""
 import bisect
-import functools
 import inspect
 import math
 import typing
@@ -13,12 +12,7 @@ from ._base import MAX_EVENTS, Cycle, Schedule, register
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._functions import resolve
 from ._namespace import MATH
-
-
-def _periods_elapsed(t, steps, staircase, xp):
-    """t / steps, floored when staircase (TF's ``global_step / decay_steps``)."""
-    p = t / steps
-    return xp.floor(p) if staircase else p
+from ._powers import _BIG, _between, _periods_elapsed, _power, _scaled_power
 
 
 class _Aperiodic(Schedule):
@@ -83,6 +77,9 @@ class constant(_Aperiodic):
     def end_step(self):
         return 0.0
 
+    def bounds(self):
+        return (self.value, self.value)
+
 
 @register
 class linear(_OverSteps):
@@ -103,8 +100,14 @@ class linear(_OverSteps):
         self._validate("steps", check.positive)
 
     def _f(self, t, xp):  # exactly `end` from `steps` on (start + (end - start) * 1 may round off it)
-        line = self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
+        if abs(self.end - self.start) * self.steps < _BIG:
+            line = self.start + (self.end - self.start) * xp.minimum(t, self.steps) / self.steps
+        else:  # (end - start) * t would overflow: divide first
+            line = self.start + (self.end - self.start) * (xp.minimum(t, self.steps) / self.steps)
         return xp.where(t >= self.steps, self.end, line)
+
+    def bounds(self):
+        return _between(self.start, self.end)
 
 
 @register
@@ -141,6 +144,9 @@ class polynomial(Schedule):
 
     def end_step(self):
         return None if self.cycle else float(self.steps)
+
+    def bounds(self):  # (1 - p) ** power is in [0, 1]
+        return _between(self.start, self.end)
 
     def span(self):
         return 3 * self.steps if self.cycle else self.end_step() + 1
@@ -199,8 +205,13 @@ class exponential(_DecayEvery):
     _factor = "gamma"
     _steady = 1
 
+    def bounds(self):
+        if self.start == 0 or self.gamma == 1:
+            return (self.start, self.start)
+        return (0.0, self.start) if self.gamma < 1 else (self.start, math.inf)
+
     def _f(self, t, xp):
-        return self.start * self.gamma ** _periods_elapsed(t, self.steps, self.staircase, xp)
+        return _scaled_power(self.start, self.gamma, _periods_elapsed(t, self.steps, self.staircase, xp), xp)
 
     def _unsettled_span(self):
         if self.gamma == 0:
@@ -226,6 +237,9 @@ class inverse_time(_DecayEvery):
     steps: float = 1
     staircase: bool = False
 
+    def bounds(self):
+        return (self.start, self.start) if self.rate == 0 else (0.0, self.start)
+
     def _f(self, t, xp):
         return self.start / (1 + self.rate * _periods_elapsed(t, self.steps, self.staircase, xp))
 
@@ -246,6 +260,9 @@ class natural_exp(_DecayEvery):
     rate: float
     steps: float = 1
     staircase: bool = False
+
+    def bounds(self):
+        return (self.start, self.start) if self.rate == 0 else (0.0, self.start)
 
     def _f(self, t, xp):
         return self.start * xp.exp(-self.rate * _periods_elapsed(t, self.steps, self.staircase, xp))
@@ -278,6 +295,9 @@ class inverse_sqrt(_Aperiodic):
     def end_step(self):
         return 0.0 if self.start == 0 else None
 
+    def bounds(self):
+        return (0.0, self.start)
+
     def _unsettled_span(self):
         return 99 * self.steps  # down to 10% of start
 
@@ -304,10 +324,16 @@ class cosine(_OverSteps):
         self._validate("exponent", check.positive)
 
     def _f(self, t, xp):
-        wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5
+        if self.steps < _BIG:
+            wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5
+        else:  # pi * t would overflow: divide first
+            wave = (1 + xp.cos(math.pi * (xp.minimum(t, self.steps) / self.steps))) * 0.5
         if self.exponent != 1:
             wave = wave ** self.exponent
         return self.end + (self.start - self.end) * wave
+
+    def bounds(self):
+        return _between(self.start, self.end)
 
 
 @register
@@ -329,10 +355,13 @@ class one_minus_sqrt(_OverSteps):
         self._validate("end", check.non_negative)
         self._validate("steps", check.positive)
         if self.end > self.start:
-            raise LrkitValueError(f"end must be <= start for a decay, got end={self.end!r} > start={self.start!r}")
+            raise LrkitValueError(f"end must be <= start for a decay, got end={self._written('end')!r} > start={self._written('start')!r}")
 
     def _f(self, t, xp):
         return self.end + (self.start - self.end) * (1 - xp.sqrt(xp.minimum(t, self.steps) / self.steps))
+
+    def bounds(self):
+        return (self.end, self.start)
 
 
 _MAX_PERIODS = float.fromhex("0x1.fffffffffffffp+1023") / (2.0 * math.pi)
@@ -370,6 +399,9 @@ class linear_cosine(_OverSteps):
         wave = 0.5 * (1.0 + xp.cos(math.pi * (2.0 * self.periods * (clamped / self.steps))))
         return self.start * ((self.alpha + linear_part) * wave + self.beta)
 
+    def bounds(self):  # linear_part and wave are in [0, 1]
+        return (self.start * self.beta, self.start * (self.alpha + 1.0 + self.beta))
+
 
 @register
 class piecewise_constant(_Aperiodic):
@@ -395,7 +427,7 @@ class piecewise_constant(_Aperiodic):
         if len(self.values) != len(self.boundaries) + 1:
             raise LrkitValueError(
                 f"values must have one more entry than boundaries ({len(self.boundaries)}), "
-                f"got {len(self.values)}: {excerpt(list(self.values))}")
+                f"got {len(self.values)}: {excerpt(list(self._written('values')))}")
 
     def _f(self, t, xp):
         if len(self.boundaries) > 8 and xp.name in ("math", "numpy", "trace"):
@@ -424,6 +456,9 @@ class piecewise_constant(_Aperiodic):
     def events(self, until, offset=0.0):
         return [self._event(offset + self._switch_step(b), "milestone") for b in self.boundaries]
 
+    def bounds(self):
+        return (min(self.values), max(self.values))
+
 
 @register
 class piecewise_linear(_Aperiodic):
@@ -448,12 +483,16 @@ class piecewise_linear(_Aperiodic):
         if not pairs:
             raise LrkitValueError("points must hold at least one (step, value) pair, got []")
         check.increasing("points steps", [p[0] for p in pairs])
-        object.__setattr__(self, "points", tuple(pairs))
+        self._keep_floats("points", tuple(pairs))
 
     def _f(self, t, xp):
         value = t * 0.0 + self.points[0][1]
         for (s0, v0), (s1, v1) in zip(self.points, self.points[1:]):
-            segment = xp.where(t >= s1, v1, v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0))
+            if abs(v1 - v0) * (s1 - s0) < _BIG:
+                line = v0 + (v1 - v0) * (xp.clip(t, s0, s1) - s0) / (s1 - s0)
+            else:  # (v1 - v0) * (t - s0) would overflow: divide first
+                line = v0 + (v1 - v0) * ((xp.clip(t, s0, s1) - s0) / (s1 - s0))
+            segment = xp.where(t >= s1, v1, line)
             value = xp.where(t >= s0, segment, value)
         return value
 
@@ -462,6 +501,10 @@ class piecewise_linear(_Aperiodic):
 
     def events(self, until, offset=0.0):
         return [self._event(offset + float(step), "point") for step, _ in self.points]
+
+    def bounds(self):
+        values = [v for _, v in self.points]
+        return (min(values), max(values))
 
 
 @register
@@ -501,7 +544,7 @@ class cosine_restarts(Schedule):
         starts and its length (what the formula uses: a restart is exactly at ``S_n``).
 
         >>> cosine_restarts(1.0, 0.0, period=2, period_mult=2).cycle_at(6)
-        (2, 6.0, 8)
+        (2, 6.0, 8.0)
         """
         n, start, length = self._cycle(t, MATH)
         return int(n), start, length
@@ -511,18 +554,24 @@ class cosine_restarts(Schedule):
         if m == 1:
             n = xp.floor(t / self.period)
             return n, n * self.period, self.period
-        n = xp.floor(xp.log(t / self.period * (m - 1) + 1) / math.log(m))
+        # log(t / period * (m - 1) + 1), written so that it stays finite for a huge m
+        n = xp.floor((xp.log(t / self.period + 1 / (m - 1)) + math.log(m - 1)) / math.log(m))
+        n = xp.minimum(n, 1e308)  # (inf where t / period leaves float range: a finite stand-in for m ** n)
         # the log can land one cycle off at an exact restart: settle it with the cycle starts
         n = xp.where(t < self.cycle_start(n, xp), n - 1, n)
         n = xp.where(t >= self.cycle_start(n + 1, xp), n + 1, n)
         return n, self.cycle_start(n, xp), self.period * _power(m, n, xp)
 
     def _f(self, t, xp):
+        if self.start == self.end:
+            return t * 0.0 + self.end
         n, start, length = self._cycle(t, xp)
-        elapsed = t - start
+        # in [0, length]: where t / period leaves float range, the cycle index is inf and t - start -inf
+        elapsed = xp.minimum(xp.maximum(t - start, 0.0), length)
         wave = (1 + xp.cos(math.pi * elapsed / length)) * 0.5
         if self.peak_mult != 1:
-            wave = wave * _power(self.peak_mult, n, xp)
+            # (n is inf where t / period leaves float range: a finite stand-in keeps the power 0 or inf)
+            wave = wave * _power(self.peak_mult, xp.minimum(n, 1e308), xp)
         return self.end + (self.start - self.end) * wave
 
     def end_step(self):
@@ -542,42 +591,14 @@ class cosine_restarts(Schedule):
     def cycles(self, offset=0.0, stop=math.inf):
         return [Cycle(self, offset, stop, self.cycle_start)]
 
-
-def _power(base, n, xp=None):
-    """``base ** n`` for a whole number of cycles ``n``. On the per-step path (math, and its compiled
-    trace) and the numpy path both compute it with Python's float power, once per distinct ``n``:
-    numpy's SIMD pow may differ from the C library's by an ulp (AVX-512), and a cycle start one ulp
-    off moves a restart from one path's step to the other's. Other namespaces use their own ``**``."""
-    if xp is None or xp.name not in ("math", "numpy", "numpy.float32", "trace"):
-        return base ** n
-    return xp.apply(functools.partial(_python_power, base), n)
-
-
-def _python_power(base, n):
-    """``base ** n`` with Python floats, on a number or elementwise on a numpy array (inf on overflow,
-    NaN where ``n`` is not finite: a part of a ``sequence`` before its start), rounded to ``n``'s float32
-    for a float32 array (``lrkit.tf``'s float32 mode)."""
-    if isinstance(n, np.ndarray) and n.dtype == np.float32:
-        return _python_power(base, n.astype(np.float64)).astype(np.float32)
-    if not isinstance(n, np.ndarray):
-        try:
-            return base ** n
-        except OverflowError:
-            return math.inf
-    ok = np.isfinite(n)
-    if not ok.all():
-        out = np.full(n.shape, math.nan)
-        if ok.any():
-            out[ok] = _python_power(base, n[ok])
-        return out
-    if n.size == 0:
-        return n.astype(np.float64)
-    low, high = float(n.min()), float(n.max())
-    if high - low < 4096:  # the cycles a curve crosses: a table indexed by n - low
-        table = np.array([_python_power(base, low + i) for i in range(int(high - low) + 1)])
-        return table[(n - low).astype(np.intp)]
-    values, where = np.unique(n, return_inverse=True)
-    return np.array([_python_power(base, float(v)) for v in values.tolist()])[where.reshape(n.shape)]
+    def bounds(self):
+        """``end + (start - end) * f`` with ``f = peak_mult ** n * (1 + cos) / 2`` in ``[0, 1]``, or in
+        ``[0, inf)`` when ``peak_mult > 1``: then ``start < end`` goes below 0 (without bound)."""
+        amplitude = self.start - self.end
+        if amplitude == 0:
+            return (self.end, self.end)
+        most = amplitude if self.peak_mult <= 1 else math.copysign(math.inf, amplitude)
+        return _between(self.end, self.end + most)
 
 
 @register
@@ -618,7 +639,7 @@ class cyclic(Schedule):
         check.choice("scale_mode", self.scale_mode, ("cycle", "iterations"))
         if self.mode == "exp_range" and self.gamma > 1:
             raise LrkitValueError(f"gamma must be <= 1 for mode='exp_range' (the amplitude gamma**t would grow "
-                                  f"without bound), got {self.gamma!r}")
+                                  f"without bound), got {self._written('gamma')!r}")
         down = self.steps_up if self.steps_down is None else self.steps_down
         total = float(self.steps_up + down)
         object.__setattr__(self, "_total", total)
@@ -664,6 +685,9 @@ class cyclic(Schedule):
         total = self._total
         return [Cycle(self, offset, stop, lambda k: k * total)]
 
+    def bounds(self):  # height and scale are in [0, 1] (gamma <= 1; a scale_fn by torch's contract)
+        return _between(self.start, self.peak)
+
 
 @register
 class function(_Aperiodic):
@@ -697,6 +721,9 @@ class function(_Aperiodic):
     def _unsettled_span(self):
         return 100
 
+    def bounds(self):  # a user function is taken at its contract: values >= 0
+        return (0.0, math.inf)
+
 
 @register
 class multiplicative(_Aperiodic):
@@ -728,6 +755,9 @@ class multiplicative(_Aperiodic):
 
     def _unsettled_span(self):
         return 100
+
+    def bounds(self):  # start times factors >= 0 (a user function, taken at its contract)
+        return (0.0, 0.0) if self.start == 0 else (0.0, math.inf)
 
     def _product(self, t):
         import numpy as np

@@ -16,6 +16,8 @@ class through its registration.
 """
 import numbers
 
+import numpy as np
+
 try:
     import keras
     from keras import ops
@@ -26,6 +28,7 @@ except ModuleNotFoundError as error:
                               "(and a backend: torch or jax)", name="keras") from None
 
 from . import _checks as check
+from ._base import require_non_negative
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError, excerpt
 from ._plateau import PlateauState, plateau
 from ._spec import as_schedule
@@ -71,7 +74,10 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
     Keras calls the schedule with ``optimizer.iterations``, the number of updates done, so update
     ``k`` (from 0) uses ``schedule(k)``. The formula runs with ``keras.ops`` in Keras' float type.
     Construction evaluates it once on a symbolic step: a schedule that cannot be written in
-    ``keras.ops`` (a Python-only ``lrkit.function``) raises ``LrkitTypeError`` here.
+    ``keras.ops`` (a Python-only ``lrkit.function``) raises ``LrkitTypeError`` here. A compiled train
+    step cannot stop at a bad value, so construction also refuses a schedule whose ``bounds()`` do not
+    prove its values ``>= 0`` (lrkit's own schedules prove it when they are built; a user function
+    is taken at its contract, values ``>= 0``, and is not checked step by step).
 
     ``scale`` is read when a train step is traced: after changing it by hand during a compiled
     ``fit`` (jax, tensorflow, ``jit_compile=True``) call ``model.make_train_function(force=True)``
@@ -87,6 +93,8 @@ class KerasSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, schedule, scale=1.0, plateau=None, gradient_accumulation_steps=1):
         self.schedule = as_schedule(schedule)
+        require_non_negative(self.schedule, "KerasSchedule",
+                             float(np.finfo(keras.config.floatx()).max) if keras.config.floatx() != "float64" else None)
         self.scale = check.positive("scale", scale)
         self.gradient_accumulation_steps = check.count("gradient_accumulation_steps", gradient_accumulation_steps)
         if self.gradient_accumulation_steps < 1:

@@ -41,7 +41,7 @@ except ModuleNotFoundError as error:
     raise ModuleNotFoundError("lrkit.optax needs JAX (and optax), which is not installed: pip install 'lrkit[jax]'",
                               name=error.name) from None
 
-from ._base import Schedule
+from ._base import Schedule, require_non_negative
 from ._errors import LrkitError, LrkitTypeError, excerpt
 from ._spec import as_schedule
 
@@ -114,7 +114,9 @@ def to_optax(schedule):
 
     Evaluated with ``jax.numpy`` in JAX's default float type (float32, float64 with
     ``jax_enable_x64``). The formula is traced once here on an abstract count: a schedule that
-    cannot run under ``jax.jit`` (a Python-only ``lrkit.function``) raises ``LrkitTypeError`` now.
+    cannot run under ``jax.jit`` (a Python-only ``lrkit.function``) raises ``LrkitTypeError`` now, and
+    so does one whose ``bounds()`` do not prove its values ``>= 0`` (a jitted update cannot stop at a
+    bad value; a user function is taken at its contract, values ``>= 0``).
 
     >>> import lrkit, optax
     >>> tx = optax.inject_hyperparams(optax.sgd)(learning_rate=to_optax(lrkit.linear(1.0, 0.0, steps=4)))
@@ -123,5 +125,7 @@ def to_optax(schedule):
     1.0
     """
     result = _OptaxSchedule(as_schedule(schedule))
+    require_non_negative(result.schedule, "to_optax",
+                         None if jax.config.jax_enable_x64 else float(jnp.finfo(jnp.float32).max))
     _probe(result)
     return result

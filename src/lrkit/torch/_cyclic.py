@@ -252,11 +252,12 @@ class OneCycleLR(LRScheduler, torch_lr_scheduler.OneCycleLR):
         lr = Hyperparameter("lr", [cycle.extrapolated()], [0] * n, Scaling(self.max_lrs))
         if not self.cycle_momentum:
             return [lr]
-        # v from 0 (max_momentum) to 1 (base_momentum) and back: max + (base - max) * v
-        v = cycle.extrapolated(cycle.momentum(0.0, 1.0))
-        return [lr, Hyperparameter(self._momentum_key, [v], [0] * n,
-                                   Scaling([b - m for m, b in zip(self.max_momentums, self.base_momentums)],
-                                           self.max_momentums))]
+        # w from 1 (max_momentum) to 0 (base_momentum) and back: base + (max - base) * w (w rises past 1 one
+        # step past the end, as torch's momentum does; a unit falling below 0 there is no lrkit schedule)
+        w = cycle.extrapolated(cycle.momentum(1.0, 0.0))
+        return [lr, Hyperparameter(self._momentum_key, [w], [0] * n,
+                                   Scaling([m - b for m, b in zip(self.max_momentums, self.base_momentums)],
+                                           self.base_momentums))]
 
     @property
     def total_steps(self):

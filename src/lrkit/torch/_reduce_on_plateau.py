@@ -46,7 +46,8 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
         if threshold_mode not in {"rel", "abs"}:
             raise ValueError("threshold mode " + str(threshold_mode) + " is unknown!")
         self._ctl = plateau(mode=mode, factor=factor, patience=patience, threshold=threshold,
-                            threshold_mode=threshold_mode, cooldown=cooldown, eps=eps, nonfinite=nonfinite)
+                            threshold_mode=threshold_mode, cooldown=cooldown, eps=eps, nonfinite=nonfinite,
+                            threshold_rule="torch")  # torch's relative rule, negative metrics included
         self.reduce = check_reduce(reduce)
         self._state = self._ctl.init()
         self._tensor_groups = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
@@ -176,7 +177,7 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
                             threshold=state.get("threshold", ctl.threshold),
                             threshold_mode=state.get("threshold_mode", ctl.threshold_mode),
                             cooldown=state.get("cooldown", ctl.cooldown), eps=state.get("eps", ctl.eps),
-                            nonfinite=state.get("nonfinite", ctl.nonfinite))
+                            nonfinite=state.get("nonfinite", ctl.nonfinite), threshold_rule="torch")
         if "min_lrs" in state:
             self.min_lrs = [float(m) for m in state["min_lrs"]]
         if "default_min_lr" in state:

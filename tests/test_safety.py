@@ -227,7 +227,8 @@ def test_a_ragged_step_list_gets_an_lrkit_error(step):
 def test_a_tiny_phase_evaluates_without_dividing_by_zero():
     """cyclic with a phase too short to show in float (steps_up / total rounds to 1 or 0): before issue
     12, ZeroDivisionError on the scalar path."""
-    for s in (lrkit.cyclic(0.0, 1.0, steps_up=1e17, steps_down=1), lrkit.cyclic(0.0, 1.0, steps_up=5e-324, steps_down=1e10)):
+    tiny = 2.2250738585072014e-308  # the smallest normal float (a subnormal length is refused: test_values)
+    for s in (lrkit.cyclic(0.0, 1.0, steps_up=1e17, steps_down=1), lrkit.cyclic(0.0, 1.0, steps_up=tiny, steps_down=1e300)):
         for k in (0, 1, 7.5, 10**6):
             assert s(k) == pytest.approx(float(s([k])[0]), rel=1e-12, abs=1e-300)
     assert lrkit.cyclic(0.0, 1.0, steps_up=1e17, steps_down=1)(0) == 0.0

@@ -184,7 +184,7 @@ class ScheduleLR(LRScheduler):
         if k == self.last_epoch and not self._is_initial:
             return
         if self._step_count == 1:
-            check_order(self.optimizer, stacklevel=3)
+            check_order(self.optimizer)
         self._step_count += 1
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:

@@ -10,6 +10,8 @@ from .._spec import as_schedule
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
                          positive)
 from ._distributed import check_reduce, reduce_metric
+from ._loading import optional, plateau_state, state_error
+from ._loading import integer as integer_rule
 from ._scheduler import LRScheduler, group_count_error
 from ._step import CHAIN, CLOSED, Hyperparameter
 from ._step_order import check_order
@@ -239,6 +241,16 @@ class ScheduleLR(LRScheduler):
         state["schedules"] = {_key_label(k): [None if s is None else repr(s) for s in per]
                               for k, per in self._specs.items()}
         return state
+
+    def _config_rules(self):
+        return {"_calls": integer_rule(-1), "plateau": optional(plateau_state)}
+
+    def _check_state(self, state, path="state_dict"):
+        super()._check_state(state, path)
+        calls, last = state.get("_calls", self._calls), state.get("last_epoch", self.last_epoch)
+        if calls // self.accumulation_steps != last:
+            raise state_error(f"{path}['_calls']", f"must give last_epoch ({last}) with accumulation_steps="
+                              f"{self.accumulation_steps}", calls)
 
     def _load_extra(self, state):
         if "_calls" in state:

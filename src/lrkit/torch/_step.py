@@ -541,7 +541,12 @@ class Hyperparameter:
         if units is not None:
             values = self.values(units)
             if torch_values is not None:
-                values = [v if v is None else as_float(x) for v, x in zip(values, torch_values)]
+                torch_values = [as_float(x) for x in torch_values]
+                edited = [i for i, (v, x) in enumerate(zip(values, torch_values)) if v is not None and v != x]
+                if edited and self.chainable:
+                    # torch's LR is a chain's product (another scheduler, a hand edit): rebase on it, as a step would
+                    self.rebase(edited, torch_values, units)
+                values = [v if v is None else x for v, x in zip(values, torch_values)]
             self.last_values = list(values)
             self.time, self.last_units = t, units
         else:

@@ -206,7 +206,7 @@ def unchanged_on_error(scheduler):
             for t, value in saved_tensors:
                 if not torch.equal(t, value):
                     t.copy_(value)
-        if isinstance(error, (LrkitError, KeyboardInterrupt, SystemExit, MemoryError)):
+        if isinstance(error, LrkitError) or not isinstance(error, Exception) or isinstance(error, MemoryError):
             raise
         raise LrkitValueError(f"state_dict could not be loaded ({type(error).__name__}: {excerpt(str(error), 200)}); "
                               f"the scheduler is unchanged") from error

@@ -31,3 +31,58 @@ def test_step_order_warning_points_at_the_users_step_call(name):
     order = [w for w in caught if "Detected call of `lr_scheduler.step()`" in str(w.message)]
     assert order, [str(w.message) for w in caught]  # (ChainedScheduler: one per member, as torch)
     assert {(w.filename, w.lineno) for w in order} == {(__file__, line)}
+
+
+# =================================================================================================
+# a value written into an optimizer is finite and non-negative
+# =================================================================================================
+def _opt(n):
+    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1} for _ in range(n)], lr=0.1)
+
+
+def _refused(opt, sched, step, match):
+    before = [g["lr"] for g in opt.param_groups], sched.last_epoch, sched.get_last_lr()
+    with pytest.raises(lrkit.LrkitValueError, match=match):
+        step()
+    assert ([g["lr"] for g in opt.param_groups], sched.last_epoch, sched.get_last_lr()) == before
+
+
+@pytest.mark.parametrize("n", [1, 3, 60])  # (one group, a list, numpy: each group layout)
+@pytest.mark.parametrize("bad", [-0.5, math.nan, math.inf])
+def test_lambda_lr_factor_that_is_not_a_learning_rate_is_refused_before_writing(n, bad):
+    opt = _opt(n)
+    sched = K.LambdaLR(opt, lambda e: bad if e == 3 else 1.0)
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    opt.step()
+    _refused(opt, sched, sched.step, r"refusing to write lr=.* into param group 0 at step 3 \(schedule "
+                                     r"\(function\(.*: a value written into an optimizer must be finite and "
+                                     r"non-negative; nothing was written")
+
+
+@pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR"])
+def test_a_negative_hand_edit_is_not_rebased_on(name):
+    """torch's chain multiplies a negative edit on; lrkit refuses the step and keeps its scale."""
+    build = {"StepLR": lambda o: K.StepLR(o, 3, 0.5), "ExponentialLR": lambda o: K.ExponentialLR(o, 0.9),
+             "CosineAnnealingLR": lambda o: K.CosineAnnealingLR(o, T_max=10)}[name]
+    opt, ref = _opt(2), _opt(2)
+    sched, ref_sched = build(opt), build(ref)
+    opt.step(), sched.step(), ref.step(), ref_sched.step()
+    opt.param_groups[1]["lr"] = -0.01
+    opt.step()
+    _refused(opt, sched, sched.step, r"lr=-.* into param group 1 at step 2")
+    opt.param_groups[1]["lr"] = ref.param_groups[1]["lr"]  # (the edit undone: the curve goes on as before)
+    for _ in range(5):
+        opt.step(), sched.step(), ref.step(), ref_sched.step()
+        assert lrs_of(opt) == lrs_of(ref)
+
+
+def test_schedule_lr_refuses_a_negative_value():
+    opt = _opt(2)
+    sched = K.ScheduleLR(opt, lrkit.function(lambda k: 0.1 - 0.04 * k))
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    opt.step()
+    _refused(opt, sched, sched.step, r"lr=-0\.0(2|1999).* into param group 0 at step 3")

@@ -86,3 +86,29 @@ def test_schedule_lr_refuses_a_negative_value():
         sched.step()
     opt.step()
     _refused(opt, sched, sched.step, r"lr=-0\.0(2|1999).* into param group 0 at step 3")
+
+
+# =================================================================================================
+# the plateau stage of ScheduleLR skips a cut below eps, as torch's ReduceLROnPlateau
+# =================================================================================================
+def test_plateau_stage_skips_a_cut_below_eps_as_torch():
+    """Group 0 at 1.5e-8: halving it cuts 7.5e-9 < eps=1e-8, which torch skips (group 1, at 1.0, is cut)."""
+    lrs = (1.5e-8, 1.0)
+    opt_t, opt_k = _opt(2), _opt(2)
+    for o in (opt_t, opt_k):
+        for g, lr in zip(o.param_groups, lrs):
+            g["lr"] = lr
+    torch_sched = T.ReduceLROnPlateau(opt_t, factor=0.5, patience=0)
+    sched = K.ScheduleLR(opt_k, "constant(1.0)", relative=True, plateau=lrkit.plateau(factor=0.5, patience=0),
+                         reduce=None)
+    for epoch in range(6):
+        opt_t.step(), opt_k.step()
+        torch_sched.step(1.0)
+        sched.step()
+        sched.report(1.0)
+        assert lrs_of(opt_k) == lrs_of(opt_t), epoch
+    assert lrs_of(opt_k)[0] == 1.5e-8 and lrs_of(opt_k)[1] < 0.1
+    resumed = K.ScheduleLR(_opt(2), "constant(1.0)", relative=True, plateau=lrkit.plateau(factor=0.5, patience=0),
+                           reduce=None)
+    resumed.load_state_dict(sched.state_dict())
+    assert resumed._plateau_skips == sched._plateau_skips == [5, 0]

@@ -496,14 +496,15 @@ class Hyperparameter:
             return [1.0] * len(self.units)
         return self.unit_values(t - 1)
 
-    def values(self, units, scaling=None):
-        """Each group's value for the unit values ``units`` (None: a group left alone)."""
+    def values(self, units, scaling=None, adjust=True):
+        """Each group's value for the unit values ``units`` (None: a group left alone); ``adjust=False``:
+        before the adjustment (the plateau stage)."""
         scaling = self.scaling if scaling is None else scaling
         if self.unit is not None:
             values = scaling.values(units[0])
         else:
             values = scaling.values_each([None if j is None else units[j] for j in self.unit_of_group])
-        adjust = self.adjust
+        adjust = self.adjust if adjust else None
         if adjust is not None:
             values = [v if v is None else adjust(v, i) for i, v in enumerate(values)]
         return values

@@ -50,17 +50,22 @@ class Scaling:
         self._arrays = None
         self._range = None
 
-    def safe_range(self):
+    def safe_range(self, first_use=True):
         """``(lo, hi)``: every target's value is finite and non-negative for a unit value ``lo <= u <= hi``
         (a conservative interval, kept until the scales or offsets are replaced; a unit value outside it
-        may still give such values: look at them).
+        may still give such values: look at them). ``first_use=False``: None at the first call for new
+        scales or offsets (look at the values), the interval from the second on.
 
         >>> round(Scaling([0.1, 0.2], [0.05, 0.01]).safe_range()[0], 9)  # (u = -0.05: the second value is 0)
         -0.05
         """
         r = self._range
         if r is not None and r[0] is self.scale and r[1] is self.offset:
-            return r[2], r[3]
+            if r[2] is not None:
+                return r[2], r[3]
+        elif not first_use:  # (scales replaced at every step, as in a chain, are not worth a range)
+            self._range = (self.scale, self.offset, None, None)
+            return None
         lo, hi = -_LARGEST, _LARGEST  # (an infinite unit value is looked at)
         half = 0.5 * _LARGEST
         for s, o in zip(self.scale, self.offsets()):

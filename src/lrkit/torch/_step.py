@@ -54,6 +54,10 @@ class Refused(Exception):
 
 def refuse_bad(values):
     """Raise ``Refused`` for the first value (None: none) that is not finite and non-negative."""
+    if len(values) >= ARRAY_FROM and None not in values:
+        array = np.asarray(values, dtype=np.float64)
+        if (array >= 0.0).all() and (array < _INF).all():
+            return
     for i, v in enumerate(values):
         if v is not None and not 0.0 <= v < _INF:
             raise Refused(i, v)
@@ -62,8 +66,8 @@ def refuse_bad(values):
 def checked_values(scaling, u):
     """``scaling.values(u)``, looked at one by one only when ``u`` is outside the scaling's safe range."""
     values = scaling.values(u)
-    lo, hi = scaling.safe_range()
-    if not lo <= u <= hi:
+    bounds = scaling.safe_range(False)
+    if bounds is None or not bounds[0] <= u <= bounds[1]:
         refuse_bad(values)
     return values
 
@@ -104,10 +108,8 @@ class OneGroup:
                 h.written = [c]
                 return [c], (), None
             return [c], (0,), None
-        scaling = h.scaling
-        values = scaling.values(units[0])
-        lo, hi = scaling.safe_range()
-        if not lo <= units[0] <= hi:
+        values = h.scaling.values(units[0])
+        if not 0.0 <= values[0] < _INF:  # (one group: the value itself is the cheapest check)
             refuse_bad(values)
         h.written = h.last_values = values
         group[self.key] = values[0]
@@ -131,7 +133,8 @@ class OneGroup:
         return [c], (0,), None
 
     def write(self, groups, h, units):
-        values = checked_values(h.scaling, units[0])
+        values = h.scaling.values(units[0])
+        refuse_bad(values)
         h.written = h.last_values = values
         groups[0][self.key] = values[0]
 

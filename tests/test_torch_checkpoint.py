@@ -210,3 +210,18 @@ def test_a_registered_safe_type_is_accepted(tmp_path):
     with torch.serialization.safe_globals([_Thing]):
         save_checkpoint(tmp_path, {"a": _Thing()})
         assert isinstance(load_checkpoint(tmp_path)["a"], _Thing)
+
+
+@pytest.mark.parametrize("blocker", ["directory", "symlink loop"])
+def test_an_unreadable_newest_name_is_skipped_like_a_damaged_file(tmp_path, blocker):
+    """A directory or a symlink loop named like the newest checkpoint: the previous one, with a warning
+    (an IsADirectoryError / OSError escaped before)."""
+    save_checkpoint(tmp_path, _state(1))
+    newest = tmp_path / "checkpoint-00000002.lrkit"
+    if blocker == "directory":
+        newest.mkdir()
+    else:
+        os.symlink(newest, newest)
+    with pytest.warns(UserWarning, match=r"checkpoint-00000002\.lrkit cannot be read .*loading the previous "
+                                         r"complete checkpoint .*checkpoint-00000001\.lrkit"):
+        assert load_checkpoint(tmp_path)["step"] == 1

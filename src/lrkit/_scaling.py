@@ -15,7 +15,11 @@ schedulers follow a hand edit of the LR).
 >>> scale_through(0.3, 0.5, 0.1)
 0.39999999999999997
 """
+import math
+
 import numpy as np
+
+_LARGEST = 1.7976931348623157e308
 
 #: From this many targets on, the values are computed with numpy (faster, and the same bits).
 ARRAY_FROM = 48
@@ -38,18 +42,57 @@ class Scaling:
     """Per-target ``scale`` and ``offset`` of one unit curve: lists of floats (``offset`` None when every
     offset is 0), which a caller may replace (not change in place); ``values`` notices."""
 
-    __slots__ = ("scale", "offset", "_arrays")
+    __slots__ = ("scale", "offset", "_arrays", "_range")
 
     def __init__(self, scale, offset=None):
         self.scale = scale
         self.offset = offset if offset is not None and any(offset) else None
         self._arrays = None
+        self._range = None
+
+    def safe_range(self, first_use=True):
+        """``(lo, hi)``: every target's value is finite and non-negative for a unit value ``lo <= u <= hi``
+        (a conservative interval, kept until the scales or offsets are replaced; a unit value outside it
+        may still give such values: look at them). ``first_use=False``: None at the first call for new
+        scales or offsets (look at the values), the interval from the second on.
+
+        >>> round(Scaling([0.1, 0.2], [0.05, 0.01]).safe_range()[0], 9)  # (u = -0.05: the second value is 0)
+        -0.05
+        """
+        r = self._range
+        if r is not None and r[0] is self.scale and r[1] is self.offset:
+            if r[2] is not None:
+                return r[2], r[3]
+        elif not first_use:  # (scales replaced at every step, as in a chain, are not worth a range)
+            self._range = (self.scale, self.offset, None, None)
+            return None
+        lo, hi = -_LARGEST, _LARGEST  # (an infinite unit value is looked at)
+        half = 0.5 * _LARGEST
+        for s, o in zip(self.scale, self.offsets()):
+            if not (math.isfinite(s) and math.isfinite(o)) or abs(o) > half:
+                lo, hi = math.inf, -math.inf
+                break
+            if s == 0:
+                if o < 0:
+                    lo, hi = math.inf, -math.inf
+                    break
+                continue
+            bound = -o / s  # the value is 0 there (up to rounding: a margin of 1e-12)
+            bound += abs(bound) * 1e-12 * (1 if s > 0 else -1)
+            finite = half / abs(s)  # |u * s| <= half: the sum stays finite
+            if s > 0:
+                lo, hi = max(lo, bound, -finite), min(hi, finite)
+            else:
+                lo, hi = max(lo, -finite), min(hi, bound, finite)
+        self._range = (self.scale, self.offset, lo, hi)
+        return lo, hi
 
     def take_arrays(self, scale, offset=None):
         """New scales and offsets given as numpy arrays (kept: ``values`` does not convert the lists again)."""
         self.scale = scale.tolist()
         self.offset = None if offset is None else offset.tolist()
         self._arrays = (self.scale, self.offset, scale, offset)
+        self._range = None
 
     def values(self, u):
         """Every target's value at the unit value ``u``."""

@@ -205,8 +205,8 @@ def _load_one(path, map_location):
 def load_checkpoint(path, *, map_location=None, prefix="checkpoint", missing_ok=False):
     """The state of the newest complete checkpoint in directory ``path`` (or of the file ``path``).
 
-    A directory's checkpoints are tried newest first: a truncated or corrupted one is skipped with a
-    warning naming it, and the previous complete one is loaded. CheckpointError when every file is
+    A directory's checkpoints are tried newest first: a truncated or corrupted one (or one that cannot be
+    read: a directory, a symlink loop) is skipped with a warning naming it, and the previous complete one is loaded. CheckpointError when every file is
     bad; FileNotFoundError when there is none (None instead with ``missing_ok=True``). The payload is
     read with ``torch.load(weights_only=True, map_location=map_location)``.
     """
@@ -229,6 +229,10 @@ def load_checkpoint(path, *, map_location=None, prefix="checkpoint", missing_ok=
             problems.append(str(error))
             continue
         except FileNotFoundError:  # deleted by a writer since the listing
+            continue
+        except OSError as error:  # a directory, a symlink loop, unreadable: as damaged
+            problems.append(f"checkpoint {candidate} cannot be read ({type(error).__name__}: "
+                            f"{error.strerror or error})")
             continue
         if problems:
             warnings.warn(f"{'; '.join(problems)}; loading the previous complete checkpoint {candidate}",

@@ -1,13 +1,14 @@
 """Schedulers made of schedulers: ``SequentialLR`` (one after another, the core's ``sequence``) and
 ``ChainedScheduler`` (all at every step: the chainable drop-ins rebase on each other)."""
 import bisect
-import copy
 
 import torch
 from torch.optim import lr_scheduler as torch_lr_scheduler
 
 from .._errors import LrkitValueError
 from ._arguments import group_values, integer, last_epoch_argument, plain_value
+from ._loading import check_state, each, fields, real, state_error
+from ._loading import integer as integer_rule
 from ._scheduler import STATE_FORMAT, LRScheduler
 
 def check_members(cls_name, optimizer, schedulers):
@@ -41,12 +42,24 @@ class _Composite:
         if hasattr(driving, "_adopt"):
             driving._adopt(groups, ours)
 
-    def load_state_dict(self, state_dict):
-        """Load the state of every scheduler; the driving one's values go into the optimizer."""
-        groups = self.optimizer.param_groups
-        ours = self._owns(groups)
-        self._load(copy.deepcopy(state_dict))
-        self._adopt(groups, ours)
+    def _state_rules(self):
+        n = self._group_count
+
+        def schedulers(path, value):
+            if not isinstance(value, list) or len(value) != len(self._schedulers):
+                raise state_error(path, f"must be a list of {len(self._schedulers)} state_dicts (one per scheduler)",
+                                  value)
+            for i, (s, sub) in enumerate(zip(self._schedulers, value)):
+                if hasattr(s, "_check_state"):
+                    s._check_state(sub, f"{path}[{i}]")
+                else:
+                    check_state({}, sub, f"{path}[{i}]")
+        return {"_schedulers": schedulers, "_last_lr": each(real(0), n), "lrkit": fields({})}
+
+    def _check_loaded(self):
+        for s in self._schedulers:
+            if hasattr(s, "_check_loaded"):
+                s._check_loaded()
 
 
 class SequentialLR(_Composite, LRScheduler, torch_lr_scheduler.SequentialLR):
@@ -113,6 +126,19 @@ class SequentialLR(_Composite, LRScheduler, torch_lr_scheduler.SequentialLR):
                 "_last_lr": [plain_value(v) for v in self._last_lr],
                 "_schedulers": [s.state_dict() for s in self._schedulers],
                 "lrkit": {"format": STATE_FORMAT, "class": "SequentialLR"}}
+
+    def _state_rules(self):
+        rules = super()._state_rules()
+        rules["last_epoch"] = integer_rule(0)
+        rules["_milestones"] = each(integer_rule(1), lambda: len(self._schedulers) - 1)
+        return rules
+
+    def _check_state(self, state, path="state_dict"):
+        super()._check_state(state, path)
+        ms = state.get("_milestones", self._milestones)
+        for i in range(1, len(ms)):
+            if ms[i] <= ms[i - 1]:
+                raise state_error(f"{path}['_milestones']", "must be strictly increasing", ms)
 
     def _active(self):
         return self._schedulers[bisect.bisect_right(self._milestones, max(self.last_epoch, 0))]

@@ -14,8 +14,15 @@ from .._scaling import Scaling
 from .._shapes import cosine_restarts, cyclic
 from ._arguments import (as_float, callable_state, check_optimizer, copy_config, last_epoch_argument, non_negative,
                          number, per_group, plain_value, positive)
+from ._loading import MAX_STEP, attributes, choice, each, flag, optional, real, state_error
+from ._loading import integer as integer_rule
 from ._scheduler import LRScheduler, group_count_error
 from ._step import CHAIN, CLOSED, Hyperparameter
+
+
+def _any_string(path, value):
+    if not isinstance(value, str):
+        raise state_error(path, "must be a string", value)
 
 
 class _Partial(functools.partial):
@@ -60,6 +67,27 @@ def _cycle_momentum(scheduler, optimizer, cycle_momentum, checks):
     if cycle_momentum:
         momenta = {name: per_group(name, optimizer, value, number) for name, value in checks}
         scheduler.base_momentums, scheduler.max_momentums = momenta["base_momentum"], momenta["max_momentum"]
+
+
+def _momentum_rules(scheduler):
+    """The state_dict rules of the cycle_momentum arguments (CyclicLR, OneCycleLR)."""
+    n = scheduler._group_count
+    return {"cycle_momentum": flag, "use_beta1": flag, "base_momentums": each(real(0), n),
+            "max_momentums": each(real(0), n)}
+
+
+def _check_momentum_state(scheduler, state, path):
+    """A state that cycles the momentum gives both lists (or the scheduler has them), for a key the groups hold."""
+    if not state.get("cycle_momentum", scheduler.cycle_momentum):
+        return
+    for name in ("base_momentums", "max_momentums"):
+        if name not in state and getattr(scheduler, name, None) is None:
+            raise LrkitValueError(f"{path} has cycle_momentum=True but no {name!r}")
+    use_beta1 = state.get("use_beta1", scheduler.use_beta1)
+    key = "betas" if use_beta1 else "momentum"
+    if any(key not in g for g in scheduler.optimizer.param_groups):
+        raise state_error(f"{path}['use_beta1']", f"must match the optimizer (its groups have no {key!r})",
+                          use_beta1)
 
 
 def _write_momentum(scheduler, optimizer):
@@ -174,6 +202,21 @@ class CyclicLR(LRScheduler, torch_lr_scheduler.CyclicLR):
             state["max_momentums"] = list(self.max_momentums)
         return state
 
+    def _config_rules(self):
+        n = self._group_count
+        size = real(0, MAX_STEP, above=True)
+        modes = choice("triangular", "triangular2", "exp_range") if self._scale_fn_custom is None else _any_string
+        rules = {"max_lrs": each(real(0), n), "total_size": size, "step_ratio": real(0, 1, above=True),
+                 "step_size_up": size, "step_size_down": optional(size), "mode": modes,
+                 "gamma": real(0, above=True), "scale_mode": choice("cycle", "iterations"),
+                 "_scale_fn_custom": attributes}
+        rules.update(_momentum_rules(self))
+        return rules
+
+    def _check_state(self, state, path="state_dict"):
+        super()._check_state(state, path)
+        _check_momentum_state(self, state, path)
+
     def _load_config(self, state):
         fn = state.pop("_scale_fn_custom", None)
         if fn is not None and self._scale_fn_custom is not None:
@@ -284,6 +327,21 @@ class OneCycleLR(LRScheduler, torch_lr_scheduler.OneCycleLR):
             state["base_momentums"] = list(self.base_momentums)
         return state
 
+    def _config_rules(self):
+        n = self._group_count
+        rules = {"total_steps": integer_rule(1), "pct_start": real(0, 1), "_anneal_func_type": choice("cos", "linear"),
+                 "div_factor": real(0, above=True), "final_div_factor": real(0, above=True), "three_phase": flag,
+                 "max_lrs": each(real(0), n)}
+        rules.update(_momentum_rules(self))
+        return rules
+
+    def _check_state(self, state, path="state_dict"):
+        super()._check_state(state, path)
+        _check_momentum_state(self, state, path)
+        total = state.get("total_steps", self.total_steps)
+        if state.get("last_epoch", self.last_epoch) > total:
+            raise state_error(f"{path}['last_epoch']", f"must be <= total_steps ({total})", state.get("last_epoch"))
+
     def load_state_dict(self, state_dict):
         if isinstance(state_dict, dict) and "anneal_func" in state_dict:  # saved by torch < 2.3
             fn = state_dict["anneal_func"]
@@ -380,6 +438,13 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
     def _config(self):
         return {"T_0": self.T_0, "T_i": self.T_i, "T_mult": self.T_mult, "eta_min": self.eta_min,
                 "T_cur": self.T_cur}
+
+    def _config_rules(self):
+        return {"T_0": integer_rule(1), "T_mult": integer_rule(1), "eta_min": real(0), "T_i": integer_rule(1),
+                "T_cur": real(-1, MAX_STEP)}
+
+    def _lrkit_rules(self):
+        return {**super()._lrkit_rules(), "epoch": real(-1, MAX_STEP)}
 
     def _load_config(self, state):
         copy_config(state, ("T_0", "T_mult", "eta_min"), self)

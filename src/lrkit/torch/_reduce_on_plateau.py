@@ -1,13 +1,13 @@
 """``ReduceLROnPlateau`` on lrkit's plateau controller (``lrkit.plateau``, the core's pure decision rule)."""
-import copy
 import warnings
 
 import torch
 from torch.optim import lr_scheduler as torch_lr_scheduler
 
-from .._errors import LrkitTypeError
 from .._plateau import PlateauState, plateau
-from ._arguments import check_optimizer, copy_of, non_negative, plain_value
+from ._arguments import as_float, check_optimizer, copy_of, non_negative, plain_value
+from ._loading import choice, each, fields, optional, plateau_state, real, state_error
+from ._loading import integer as integer_rule
 from ._distributed import check_reduce, in_process_group, reduce_metric
 from ._scheduler import EPOCH_DEPRECATION_WARNING, STATE_FORMAT, LRScheduler
 
@@ -166,11 +166,28 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
                 "mode_worse": self.mode_worse, "nonfinite": self.nonfinite, "reduce": self.reduce,
                 "lrkit": {"format": STATE_FORMAT, "class": "ReduceLROnPlateau", "plateau": s.to_dict()}}
 
-    def load_state_dict(self, state_dict):
-        """Load a state (lrkit's or torch's); the argument is not modified. The LRs stay in the optimizer."""
-        if not isinstance(state_dict, dict):
-            raise LrkitTypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        state = copy.deepcopy(state_dict)
+    def _state_rules(self):
+        n = self._group_count
+        counter = integer_rule(0)
+
+        def reduce(path, value):
+            if value not in (None, "mean", "min", "max"):
+                raise state_error(path, "must be 'mean', 'min', 'max' or None", value)
+        return {"factor": real(0, 1), "min_lrs": each(real(0), n), "default_min_lr": optional(real(0)),
+                "patience": counter, "cooldown": counter, "eps": real(0), "last_epoch": counter,
+                "_last_lr": each(real(0), n), "mode": choice("min", "max"), "threshold": real(0),
+                "threshold_mode": choice("rel", "abs"), "best": real(finite=False), "num_bad_epochs": counter,
+                "cooldown_counter": counter, "nonfinite": choice("bad", "raise", "ignore"), "reduce": reduce,
+                "lrkit": fields({"plateau": plateau_state})}
+
+    def _check_state(self, state, path="state_dict"):
+        super()._check_state(state, path)
+        factor = state.get("factor", self.factor)
+        if factor >= 1.0:
+            raise state_error(f"{path}['factor']", "must be < 1", factor)
+
+    def _load(self, state):
+        """Take a state (lrkit's or torch's, checked); the LRs stay in the optimizer."""
         ctl = self._ctl
         self._ctl = plateau(mode=state.get("mode", ctl.mode), factor=state.get("factor", ctl.factor),
                             patience=state.get("patience", ctl.patience),
@@ -179,7 +196,7 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
                             cooldown=state.get("cooldown", ctl.cooldown), eps=state.get("eps", ctl.eps),
                             nonfinite=state.get("nonfinite", ctl.nonfinite), threshold_rule="torch")
         if "min_lrs" in state:
-            self.min_lrs = [float(m) for m in state["min_lrs"]]
+            self.min_lrs = [as_float(m) for m in state["min_lrs"]]
         if "default_min_lr" in state:
             self.default_min_lr = state["default_min_lr"]
         if "reduce" in state:

@@ -10,6 +10,8 @@ from .._spec import as_schedule
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
                          positive)
 from ._distributed import check_reduce, reduce_metric
+from ._loading import each, optional, plateau_state, state_error
+from ._loading import integer as integer_rule
 from ._scheduler import LRScheduler, group_count_error
 from ._step import CHAIN, CLOSED, Hyperparameter
 from ._step_order import check_order
@@ -119,6 +121,7 @@ class ScheduleLR(LRScheduler):
         self.plateau_start = integer("plateau_start", plateau_start, 0)
         self.reduce = check_reduce(reduce)
         self._plateau_state = plateau.init() if plateau is not None else None
+        self._plateau_skips = [0] * len(optimizer.param_groups)  # reductions each group skipped (eps)
         last_epoch = last_epoch_argument(last_epoch)
         self._calls = (last_epoch + 1) * self.accumulation_steps - 1 if last_epoch >= 0 else -1
         if relative and last_epoch == -1:
@@ -164,7 +167,11 @@ class ScheduleLR(LRScheduler):
         """Group ``i``'s value after the plateau's reductions (before ``plateau_start``: unchanged)."""
         if self.last_epoch < self.plateau_start:
             return value
-        return self.plateau.apply(value, self._plateau_state, group=i if isinstance(self.plateau.min_lr, tuple)
+        state = self._plateau_state
+        skipped = self._plateau_skips[i]
+        if skipped:
+            state = state._replace(reductions=state.reductions - skipped)
+        return self.plateau.apply(value, state, group=i if isinstance(self.plateau.min_lr, tuple)
                                   else 0)
 
     @property
@@ -184,7 +191,7 @@ class ScheduleLR(LRScheduler):
         if k == self.last_epoch and not self._is_initial:
             return
         if self._step_count == 1:
-            check_order(self.optimizer, stacklevel=3)
+            check_order(self.optimizer)
         self._step_count += 1
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
@@ -222,11 +229,29 @@ class ScheduleLR(LRScheduler):
         if self.last_epoch < self.plateau_start:
             return
         before = self._plateau_state
-        self._plateau_state = self.plateau.update(before, metric)
-        if self._plateau_state.reductions != before.reductions:
+        after = self.plateau.update(before, metric)
+        if after.reductions != before.reductions:
+            self._skip_small_cuts(before, after)
+        self._plateau_state = after
+        if after.reductions != before.reductions:
             groups = self.optimizer.param_groups
             self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch))
             self._remember(groups)
+
+    def _skip_small_cuts(self, before, after):
+        """torch's ``eps`` rule: a group whose LR a new reduction lowers by no more than the controller's
+        ``eps`` keeps its LR (the reduction is skipped for that group from now on)."""
+        h = self._hyperparameters[0]
+        raw = h.values(h.unit_values(self._time(self.last_epoch)), adjust=False)
+        eps, ctl, skips = self.plateau.eps, self.plateau, self._plateau_skips
+        for i, value in enumerate(raw):
+            if value is None:
+                continue
+            group = i if isinstance(ctl.min_lr, tuple) else 0
+            old = ctl.apply(value, before._replace(reductions=before.reductions - skips[i]), group=group)
+            new = ctl.apply(value, after._replace(reductions=after.reductions - skips[i]), group=group)
+            if not old - new > eps:
+                skips[i] += after.reductions - before.reductions
 
     @property
     def plateau_state(self):
@@ -236,15 +261,29 @@ class ScheduleLR(LRScheduler):
         state = super().state_dict()
         state["_calls"] = self._calls
         state["plateau"] = None if self._plateau_state is None else self._plateau_state.to_dict()
+        state["plateau_skips"] = list(self._plateau_skips)
         state["schedules"] = {_key_label(k): [None if s is None else repr(s) for s in per]
                               for k, per in self._specs.items()}
         return state
+
+    def _config_rules(self):
+        return {"_calls": integer_rule(-1), "plateau": optional(plateau_state),
+                "plateau_skips": each(integer_rule(0), self._group_count)}
+
+    def _check_state(self, state, path="state_dict"):
+        super()._check_state(state, path)
+        calls, last = state.get("_calls", self._calls), state.get("last_epoch", self.last_epoch)
+        if calls // self.accumulation_steps != last:
+            raise state_error(f"{path}['_calls']", f"must give last_epoch ({last}) with accumulation_steps="
+                              f"{self.accumulation_steps}", calls)
 
     def _load_extra(self, state):
         if "_calls" in state:
             self._calls = state["_calls"]
         if state.get("plateau") is not None and self.plateau is not None:
             self._plateau_state = PlateauState.from_dict(state["plateau"])
+        if "plateau_skips" in state:
+            self._plateau_skips = list(state["plateau_skips"])
 
     def __repr__(self):
         parts = ", ".join(f"{_key_label(k)}={per[0]!r}" if all(s is per[0] for s in per) else

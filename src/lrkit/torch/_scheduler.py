@@ -5,7 +5,6 @@ schedules (``_make_hyperparameters``, as every lrkit drop-in does) and is steppe
 per-step routine; or it implements torch's ``get_lr()`` and is stepped the way torch steps it. Either way
 ``optimizer.step`` is not wrapped (``_step_order``).
 """
-import copy
 import math
 import warnings
 
@@ -15,6 +14,8 @@ from torch.optim import lr_scheduler as torch_lr_scheduler
 from .._errors import LrkitTypeError, LrkitValueError
 from .._scaling import Scaling
 from ._arguments import as_float, check_optimizer, copy_config, copy_of, integer, last_epoch_argument, plain_value
+from ._loading import (check_state, check_values, each, fields, integer as integer_rule, optional, private_copy, real,
+                       state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
 from ._step_order import check_order, watch
 
@@ -24,6 +25,16 @@ STATE_FORMAT = 1
 EPOCH_DEPRECATION_WARNING = torch_lr_scheduler.EPOCH_DEPRECATION_WARNING
 
 _GET_LR_WARNING = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
+
+
+def _string(path, value):
+    if not isinstance(value, str):
+        raise state_error(path, "must be a string", value)
+
+
+def _state_format(path, value):
+    if type(value) is not int or value != STATE_FORMAT:
+        raise state_error(path, f"must be {STATE_FORMAT} (the layout this lrkit reads)", value)
 
 
 def group_count_error(scheduler, n):
@@ -240,15 +251,57 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
 
     def load_state_dict(self, state_dict):
         """Load a state (from lrkit, or torch's own ``state_dict()`` of the same class). The argument is
-        not modified. It does not matter whether the optimizer was restored before or after: the groups
-        that still hold this scheduler's own last values are set to the loaded step's values, the others
-        (restored by ``optimizer.load_state_dict``) are left as they are."""
-        if not isinstance(state_dict, dict):
-            raise LrkitTypeError(f"state_dict must be a dict, got {type(state_dict).__name__}")
-        groups = self.optimizer.param_groups
-        ours = self._owns(groups)
-        self._load(copy.deepcopy(state_dict))
-        self._adopt(groups, ours)
+        not modified. The whole state is checked first (lrkit's error naming the key and the value), then
+        applied; a rejected state leaves the scheduler and the optimizer as they were. It does not matter
+        whether the optimizer was restored before or after: the groups that still hold this scheduler's own
+        last values are set to the loaded step's values, the others (restored by
+        ``optimizer.load_state_dict``) are left as they are."""
+        state = private_copy(state_dict)
+        self._check_state(state)
+        with unchanged_on_error(self):
+            groups = self.optimizer.param_groups
+            ours = self._owns(groups)
+            self._load(state)
+            self._check_loaded()
+            self._adopt(groups, ours)
+
+    # ---- what a state may hold ---------------------------------------------------------------------
+    def _group_count(self):
+        return getattr(self, "_n_groups", None) or len(self.optimizer.param_groups)
+
+    def _state_rules(self):
+        """key -> rule (``_loading``) for each key of a state_dict this class reads."""
+        n = self._group_count
+        rules = {"last_epoch": integer_rule(-1), "_step_count": integer_rule(0), "base_lrs": each(real(0), n),
+                 "_last_lr": each(real(0), n), "lrkit": fields(self._lrkit_rules())}
+        rules.update(self._config_rules())
+        return rules
+
+    def _lrkit_rules(self):
+        """The rules of the ``lrkit`` entry of a state_dict."""
+        n = self._group_count
+        track = fields({"scale": each(real(), n), "offset": each(real(), n), "values": each(optional(real(0)), n)})
+
+        def tracks(path, value):
+            fields({})(path, value)
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise state_error(path, "must have track names (strings) as keys", key)
+                track(f"{path}[{key!r}]", item)
+        return {"format": _state_format, "class": _string, "tracks": tracks}
+
+    def _config_rules(self):
+        """Rules for the constructor arguments a state_dict carries (``_CONFIG``)."""
+        return {}
+
+    def _check_state(self, state, path="state_dict"):
+        """Check every key of ``state`` (a dict) before anything changes; subclasses add checks across keys."""
+        check_state(self._state_rules(), state, path)
+
+    def _check_loaded(self):
+        """After ``_load``: the values the hyperparameters hold are finite and non-negative."""
+        for h in self._hyperparameters or []:
+            check_values(h)
 
     def _load(self, state):
         """Take ``state`` (a private copy) without writing to the optimizer: afterwards every group is

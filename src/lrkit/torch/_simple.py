@@ -14,6 +14,8 @@ from .._recipes import cosine_wave, multistep, step_decay
 from .._scaling import Scaling
 from .._shapes import exponential, function, linear, multiplicative, piecewise_constant, polynomial
 from ._arguments import callable_state, check_optimizer, copy_config, distinct, integer, non_negative, positive
+from ._loading import MAX_REPEATS, MAX_STEP, attributes, each, real, state_error
+from ._loading import integer as integer_rule
 from ._scheduler import LRScheduler
 from ._step import Hyperparameter
 
@@ -33,6 +35,9 @@ class _Lambdas:
 
     def _config(self):
         return {"lr_lambdas": [callable_state(fn) for fn in self.lr_lambdas]}
+
+    def _config_rules(self):
+        return {"lr_lambdas": each(attributes, lambda: len(self.lr_lambdas))}
 
     def _load_config(self, state):
         saved = state.get("lr_lambdas")
@@ -88,6 +93,9 @@ class StepLR(LRScheduler, torch_lr_scheduler.StepLR):
         self.gamma = non_negative("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
+    def _config_rules(self):
+        return {"step_size": integer_rule(1), "gamma": real(0)}
+
     def _make_hyperparameters(self):
         return self._unit_hyperparameter(step_decay(1.0, period=self.step_size, gamma=self.gamma))
 
@@ -124,6 +132,20 @@ class MultiStepLR(LRScheduler, torch_lr_scheduler.MultiStepLR):
     def _config(self):
         return {"milestones": sorted(self.milestones.elements()), "gamma": self.gamma}
 
+    def _config_rules(self):
+        def milestones(path, value):
+            if isinstance(value, Counter):
+                for m, c in value.items():
+                    integer_rule(0)(f"{path} key", m)
+                    integer_rule(0, MAX_REPEATS)(f"{path}[{m!r}]", c)
+            else:
+                each(integer_rule(0))(path, value)
+                repeats = Counter(value).most_common(1)
+                if repeats and repeats[0][1] > MAX_REPEATS:
+                    raise state_error(path, f"must repeat a milestone at most {MAX_REPEATS} times",
+                                      repeats[0][0])
+        return {"milestones": milestones, "gamma": real(0)}
+
     def _load_config(self, state):
         if "milestones" in state:
             m = state["milestones"]
@@ -143,6 +165,9 @@ class ConstantLR(LRScheduler, torch_lr_scheduler.ConstantLR):
         self.factor = non_negative("factor", factor)
         self.total_iters = integer("total_iters", total_iters, 1)
         super().__init__(optimizer, last_epoch)
+
+    def _config_rules(self):
+        return {"factor": real(0, 1), "total_iters": integer_rule(1)}
 
     def _make_hyperparameters(self):
         return self._unit_hyperparameter(piecewise_constant([self.total_iters], [self.factor, 1.0]))
@@ -165,6 +190,9 @@ class LinearLR(LRScheduler, torch_lr_scheduler.LinearLR):
         self.total_iters = integer("total_iters", total_iters, 1)
         super().__init__(optimizer, last_epoch)
 
+    def _config_rules(self):
+        return {"start_factor": real(0, 1, above=True), "end_factor": real(0, 1), "total_iters": integer_rule(1)}
+
     def _make_hyperparameters(self):
         return self._unit_hyperparameter(linear(self.start_factor, self.end_factor, steps=self.total_iters))
 
@@ -177,6 +205,9 @@ class ExponentialLR(LRScheduler, torch_lr_scheduler.ExponentialLR):
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = non_negative("gamma", gamma)
         super().__init__(optimizer, last_epoch)
+
+    def _config_rules(self):
+        return {"gamma": real(0)}
 
     def _make_hyperparameters(self):
         return self._unit_hyperparameter(exponential(1.0, self.gamma))
@@ -193,6 +224,9 @@ class PolynomialLR(LRScheduler, torch_lr_scheduler.PolynomialLR):
         self.power = positive("power", power)
         super().__init__(optimizer, last_epoch)
 
+    def _config_rules(self):
+        return {"total_iters": integer_rule(1), "power": real(0, above=True)}
+
     def _make_hyperparameters(self):
         return self._unit_hyperparameter(polynomial(1.0, 0.0, steps=self.total_iters, power=self.power))
 
@@ -208,6 +242,11 @@ class CosineAnnealingLR(LRScheduler, torch_lr_scheduler.CosineAnnealingLR):
         self.T_max = integer("T_max", T_max, 1) if isinstance(T_max, numbers.Integral) else positive("T_max", T_max)
         self.eta_min = non_negative("eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
+
+    def _config_rules(self):
+        def t_max(path, value):
+            (integer_rule(1) if isinstance(value, numbers.Integral) else real(0, MAX_STEP, above=True))(path, value)
+        return {"T_max": t_max, "eta_min": real(0)}
 
     def _make_hyperparameters(self):
         return self._unit_hyperparameter(cosine_wave(1.0, 0.0, steps=self.T_max), anchor=self.eta_min)

@@ -26,19 +26,50 @@ import numpy as np
 import torch
 
 from .._combinators import add, mul
+from .._errors import LrkitValueError
 from .._scaling import ARRAY_FROM, Scaling, scale_through
 from ._arguments import as_float
+from ._loading import excerpt
 
 #: ``advance`` modes: a step; step 0 (rebase on groups not at their base value); the closed form.
 CHAIN, INITIAL, CLOSED = "chain", "initial", "closed"
 
 _FLOATS = {float}
+_INF = float("inf")
 _setitem = operator.setitem
 
 
 def _drain(iterator):
     """Run an iterator for its side effects at C speed."""
     deque(iterator, maxlen=0)
+
+
+class Refused(Exception):
+    """A value that is not finite and non-negative was about to be written (``advance`` names it)."""
+
+    def __init__(self, group, value):
+        super().__init__(group, value)
+        self.group, self.value = group, value
+
+
+def refuse_bad(values):
+    """Raise ``Refused`` for the first value (None: none) that is not finite and non-negative."""
+    if len(values) >= ARRAY_FROM and None not in values:
+        array = np.asarray(values, dtype=np.float64)
+        if (array >= 0.0).all() and (array < _INF).all():
+            return
+    for i, v in enumerate(values):
+        if v is not None and not 0.0 <= v < _INF:
+            raise Refused(i, v)
+
+
+def checked_values(scaling, u):
+    """``scaling.values(u)``, looked at one by one only when ``u`` is outside the scaling's safe range."""
+    values = scaling.values(u)
+    bounds = scaling.safe_range(False)
+    if bounds is None or not bounds[0] <= u <= bounds[1]:
+        refuse_bad(values)
+    return values
 
 
 def key_name(key):
@@ -77,7 +108,10 @@ class OneGroup:
                 h.written = [c]
                 return [c], (), None
             return [c], (0,), None
-        h.written = h.last_values = values = h.scaling.values(units[0])
+        values = h.scaling.values(units[0])
+        if not 0.0 <= values[0] < _INF:  # (one group: the value itself is the cheapest check)
+            refuse_bad(values)
+        h.written = h.last_values = values
         group[self.key] = values[0]
         return True
 
@@ -99,7 +133,9 @@ class OneGroup:
         return [c], (0,), None
 
     def write(self, groups, h, units):
-        h.written = h.last_values = values = h.scaling.values(units[0])
+        values = h.scaling.values(units[0])
+        refuse_bad(values)
+        h.written = h.last_values = values
         groups[0][self.key] = values[0]
 
 
@@ -130,7 +166,7 @@ class GroupList:
             current = list(map(self.get, groups))
             if current != written:
                 return _number_changes(current, h, True)
-        values = h.scaling.values(units[0])
+        values = checked_values(h.scaling, units[0])
         try:
             if self.many:
                 _drain(map(_setitem, groups, repeat(key), values))
@@ -162,7 +198,8 @@ class GroupList:
         return _number_changes(current, h, self.many)
 
     def write(self, groups, h, units):
-        h.written = h.last_values = values = h.scaling.values(units[0])
+        values = checked_values(h.scaling, units[0])
+        h.written = h.last_values = values
         _drain(map(_setitem, groups, repeat(self.key), values))
 
 
@@ -213,7 +250,8 @@ class TupleEntry:
         return _number_changes(self.read(groups), h, False)
 
     def write(self, groups, h, units):
-        h.written = h.last_values = values = h.scaling.values(units[0])
+        values = checked_values(h.scaling, units[0])
+        h.written = h.last_values = values
         name, j = self.name, self.index
         for g, v in zip(groups, values):
             old = g[name]
@@ -269,6 +307,7 @@ class AnyGroups:
         """Write each group's value (None: leave it): tensors in place (``fill_``), numbers replaced; the
         number strategy takes over again once every group holds a python number."""
         values = h.values(units)
+        refuse_bad(values)
         written = list(h.written)
         numbers_only = True
         versions = {}
@@ -370,12 +409,16 @@ class Hyperparameter:
                         self.time = t
                         return False
                 elif not (self.rebased and at_anchor):
-                    changes = access.overwrite(groups, self, units)  # (what the groups hold, if not written)
+                    try:
+                        changes = access.overwrite(groups, self, units)  # (what the groups hold, if not written)
+                    except Refused as refused:  # (nothing changed yet)
+                        raise self.refusal(refused, t) from None
                     if changes is True:
                         self.time, self.last_units = t, units
                         return True
             # someone else did (another scheduler, a hand edit): rebase a chainable hyperparameter on the
             # values the groups hold now, overwrite them otherwise
+            saved = self._scaling_state()
             if changes is False:
                 changes = access.changes(groups, self)
             if changes is None:  # a group holds something else than a python float now: look at each
@@ -407,6 +450,7 @@ class Hyperparameter:
                 self.time = t
                 return False
         else:
+            saved = self._scaling_state()
             self.reset()
             access = self.access = self.any_access  # (every group looked at: one may hold a tensor now)
             if mode is INITIAL and self.chainable:
@@ -417,9 +461,30 @@ class Hyperparameter:
                     self.rebase(edited, current, [1.0] * len(self.units))
         if self.rebased and at_anchor:
             self._forget_edits(units)
-        access.write(groups, self, units)
+        try:
+            access.write(groups, self, units)
+        except Refused as refused:  # (nothing written: the scaling as it was)
+            scaling, scaling.scale, scaling.offset, self.rebased, self.offsets_moved, self.access = saved
+            self.scaling = scaling
+            raise self.refusal(refused, t) from None
         self.time, self.last_units = t, units
         return True
+
+    def _scaling_state(self):
+        scaling = self.scaling
+        return scaling, scaling.scale, scaling.offset, self.rebased, self.offsets_moved, self.access
+
+    def refusal(self, refused, t):
+        """lrkit's error for a value that is not finite and non-negative (nothing was written)."""
+        i = refused.group
+        try:
+            schedule = excerpt(self.schedule(i))
+        except Exception:
+            schedule = excerpt(self.units[self.unit_of_group[i] or 0])
+        return LrkitValueError(
+            f"refusing to write {key_name(self.key)}={refused.value!r} into param group {i} at step {t!r} "
+            f"(schedule {schedule}): a value written into an optimizer must be finite and non-negative; "
+            f"nothing was written")
 
     # ---- the closed form -------------------------------------------------------------------------------
     def unit_values(self, t):
@@ -434,14 +499,15 @@ class Hyperparameter:
             return [1.0] * len(self.units)
         return self.unit_values(t - 1)
 
-    def values(self, units, scaling=None):
-        """Each group's value for the unit values ``units`` (None: a group left alone)."""
+    def values(self, units, scaling=None, adjust=True):
+        """Each group's value for the unit values ``units`` (None: a group left alone); ``adjust=False``:
+        before the adjustment (the plateau stage)."""
         scaling = self.scaling if scaling is None else scaling
         if self.unit is not None:
             values = scaling.values(units[0])
         else:
             values = scaling.values_each([None if j is None else units[j] for j in self.unit_of_group])
-        adjust = self.adjust
+        adjust = self.adjust if adjust else None
         if adjust is not None:
             values = [v if v is None else adjust(v, i) for i, v in enumerate(values)]
         return values
@@ -541,7 +607,12 @@ class Hyperparameter:
         if units is not None:
             values = self.values(units)
             if torch_values is not None:
-                values = [v if v is None else as_float(x) for v, x in zip(values, torch_values)]
+                torch_values = [as_float(x) for x in torch_values]
+                edited = [i for i, (v, x) in enumerate(zip(values, torch_values)) if v is not None and v != x]
+                if edited and self.chainable:
+                    # torch's LR is a chain's product (another scheduler, a hand edit): rebase on it, as a step would
+                    self.rebase(edited, torch_values, units)
+                values = [v if v is None else x for v, x in zip(values, torch_values)]
             self.last_values = list(values)
             self.time, self.last_units = t, units
         else:

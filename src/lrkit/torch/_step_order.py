@@ -5,6 +5,8 @@ One ``register_step_post_hook`` per optimizer records that it stepped (a plain a
 the optimizer has not stepped yet, unless a gradient of the optimizer is not finite: that is
 ``torch.amp.GradScaler`` skipping the step, not a wrong order.
 """
+import os
+import sys
 import warnings
 import weakref
 
@@ -64,8 +66,22 @@ def _amp_skipped(optimizer):
     return False
 
 
-def check_order(optimizer, stacklevel=4):
-    """torch's warning if ``optimizer`` has not stepped yet (and GradScaler did not skip its step)."""
+#: frames in this package are lrkit's own: the warning points at the first frame outside it
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_level():
+    """The ``stacklevel`` (for a ``warnings.warn`` in ``check_order``) of the first frame outside
+    lrkit.torch: the user's ``scheduler.step()`` line, however deep lrkit's own calls go."""
+    level, frame = 2, sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def check_order(optimizer):
+    """torch's warning if ``optimizer`` has not stepped yet (and GradScaler did not skip its step),
+    pointing at the user's ``scheduler.step()`` call."""
     flag = STEPPED.get(optimizer)
     if flag is not None and not flag.value and not _amp_skipped(optimizer):
-        warnings.warn(ORDER_WARNING, UserWarning, stacklevel=stacklevel)
+        warnings.warn(ORDER_WARNING, UserWarning, stacklevel=_caller_level())

@@ -186,21 +186,22 @@ class ScheduleLR(LRScheduler):
         """One call: one update, or one micro-batch with ``accumulation_steps``."""
         if epoch is not None:
             raise LrkitTypeError("ScheduleLR.step() takes no epoch; use report(metric) for a plateau")
-        self._calls += 1
-        k = self._calls // self.accumulation_steps
+        calls = self._calls + 1
+        k = calls // self.accumulation_steps
         if k == self.last_epoch and not self._is_initial:
+            self._calls = calls
             return
         if self._step_count == 1:
             check_order(self.optimizer)
-        self._step_count += 1
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
             raise group_count_error(self, len(groups))
-        self.last_epoch = k
         t = self._time(k)
         mode = CLOSED if self._is_initial else CHAIN
         for hyperparameter in self._hyperparameters:
-            hyperparameter.advance(groups, t, mode)
+            hyperparameter.advance(groups, t, mode)  # a refused value raises before anything is written
+        self._calls, self.last_epoch = calls, k  # counted once the values are written
+        self._step_count += 1
         self._remember(groups)
 
     def _update_lr(self, epoch=None):

@@ -394,7 +394,8 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
     def _locate(self, epoch, restarts=None):
         """torch's ``T_i`` and the start of the cycle ``epoch`` falls in (the core's ``cycle_at``)."""
         restarts = self._hyperparameters[0].unit if restarts is None else restarts
-        _, self._cycle_start, self.T_i = restarts.cycle_at(epoch)
+        _, self._cycle_start, length = restarts.cycle_at(epoch)
+        self.T_i = int(length) if length <= 2 ** 53 else length  # an int, as torch's T_0 * T_mult ** n
 
     def _time(self, k):
         return self._epoch

@@ -42,8 +42,8 @@ def _power(base, n, xp=None):
     trace) and the numpy path both compute it with Python's float power, once per distinct ``n``:
     numpy's SIMD pow may differ from the C library's by an ulp (AVX-512), and a cycle start one ulp
     off moves a restart from one path's step to the other's. Other namespaces use their own ``**``."""
-    if xp is None or xp.name not in ("math", "numpy", "numpy.float32", "trace"):
-        return base ** n
+    if xp is None or xp.name not in ("numpy", "numpy.float32"):
+        return base ** n  # (math and its trace: Python's float power already; an overflow falls back to numpy)
     return xp.apply(functools.partial(_python_power, base), n)
 
 

@@ -226,7 +226,6 @@ def test_fuzz_configs_give_a_schedule_or_an_lrkit_error(config):
     _check(lrkit.from_config, config)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12 item 5: h12values")
 @settings(max_examples=max(50, EXAMPLES // 2), phases=[Phase.explicit, Phase.reuse, Phase.generate], **_SETTINGS)
 @given(specs)
 def test_fuzz_values_are_learning_rates(spec):

@@ -556,7 +556,7 @@ class cosine_restarts(Schedule):
             return n, n * self.period, self.period
         # log(t / period * (m - 1) + 1), written so that it stays finite for a huge m
         n = xp.floor((xp.log(t / self.period + 1 / (m - 1)) + math.log(m - 1)) / math.log(m))
-        n = xp.minimum(n, 1e308)  # (inf where t / period leaves float range: a finite stand-in for m ** n)
+        n = xp.minimum(n, 1e38)  # (inf where t / period leaves float range: a finite stand-in for m ** n, finite in float32 too)
         # the log can land one cycle off at an exact restart: settle it with the cycle starts
         n = xp.where(t < self.cycle_start(n, xp), n - 1, n)
         n = xp.where(t >= self.cycle_start(n + 1, xp), n + 1, n)
@@ -571,7 +571,7 @@ class cosine_restarts(Schedule):
         wave = (1 + xp.cos(math.pi * elapsed / length)) * 0.5
         if self.peak_mult != 1:
             # (n is inf where t / period leaves float range: a finite stand-in keeps the power 0 or inf)
-            wave = wave * _power(self.peak_mult, xp.minimum(n, 1e308), xp)
+            wave = wave * _power(self.peak_mult, xp.minimum(n, 1e38), xp)
         return self.end + (self.start - self.end) * wave
 
     def end_step(self):

@@ -19,8 +19,8 @@ import numpy as np
 
 from . import _checks as check
 from . import _predict_laws as laws
-from ._errors import ExtrapolationWarning, LrkitTypeError, LrkitValueError
-from ._predict_runs import _excerpt, _lrs, as_runs
+from ._errors import ExtrapolationWarning, LrkitTypeError, LrkitValueError, excerpt
+from ._predict_runs import _lrs, as_runs
 from ._spec import as_schedule
 
 LAWS = ("mpl", "lra")
@@ -102,7 +102,7 @@ class Law:
         REFUSE factors unless ``extrapolate``."""
         steps, peak = len(lrs), float(np.max(lrs)) if len(lrs) else 0.0
         if not (np.all(np.isfinite(lrs)) and np.all(lrs >= 0)) or peak <= 0:
-            raise LrkitValueError(f"schedule's LR values must be finite, >= 0 and not all 0, got {_excerpt(lrs.tolist())}")
+            raise LrkitValueError(f"schedule's LR values must be finite, >= 0 and not all 0, got {excerpt(lrs.tolist())}")
         fitted_steps, fitted_peak = self.domain["steps"], self.domain["peak"]
         notes = []
         if steps > STEPS_REFUSE * fitted_steps and not extrapolate:
@@ -143,7 +143,7 @@ class Law:
         else:
             queries = np.unique(np.asarray(at, dtype=np.int64))
             if queries.size == 0 or queries[0] < 1 or queries[-1] > n:
-                raise LrkitValueError(f"at must hold steps within 1..{n}, got {_excerpt(list(at))}")
+                raise LrkitValueError(f"at must hold steps within 1..{n}, got {excerpt(list(at))}")
         return Prediction(text if label is None else str(label), n, queries, self.curve(lrs, queries),
                           float(self.error["rms"]), tuple(notes))
 
@@ -199,26 +199,26 @@ class Law:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise LrkitValueError(f"not a fitted law (no 'format': {FORMAT!r} key)")
         if data.get("version") != VERSION:
-            raise LrkitValueError(f"law version must be {VERSION}, got {_excerpt(data.get('version'))}")
+            raise LrkitValueError(f"law version must be {VERSION}, got {excerpt(data.get('version'))}")
         kind = data.get("law")
         if kind not in LAWS:
-            raise LrkitValueError(f"law must be one of {', '.join(LAWS)}, got {_excerpt(kind)}")
+            raise LrkitValueError(f"law must be one of {', '.join(LAWS)}, got {excerpt(kind)}")
         params = data.get("params")
         names = laws.PARAMS[kind]
         if not isinstance(params, dict) or sorted(params) != sorted(names):
-            raise LrkitValueError(f"params must have exactly the keys {', '.join(names)}, got {_excerpt(params)}")
+            raise LrkitValueError(f"params must have exactly the keys {', '.join(names)}, got {excerpt(params)}")
         params = {k: float(check.real(f"params[{k!r}]", params[k])) for k in names}
         domain = data.get("domain")
         if not isinstance(domain, dict) or any(k not in domain for k in ("steps", "peak", "min_peak")):
-            raise LrkitValueError(f"domain must have steps, peak and min_peak, got {_excerpt(domain)}")
+            raise LrkitValueError(f"domain must have steps, peak and min_peak, got {excerpt(domain)}")
         domain = {k: float(check.positive(f"domain[{k!r}]", domain[k])) for k in ("steps", "peak", "min_peak")}
         error = data.get("error")
         if not isinstance(error, dict) or "rms" not in error or "max" not in error:
-            raise LrkitValueError(f"error must have rms and max, got {_excerpt(error)}")
+            raise LrkitValueError(f"error must have rms and max, got {excerpt(error)}")
         check.non_negative("error['rms']", error["rms"])
         settings = data.get("settings") or {}
         if not isinstance(settings, dict):
-            raise LrkitValueError(f"settings must be a dict, got {_excerpt(settings)}")
+            raise LrkitValueError(f"settings must be a dict, got {excerpt(settings)}")
         if "decay" in settings:
             decay = check.positive("settings['decay']", settings["decay"])
             if decay > 1:
@@ -227,7 +227,7 @@ class Law:
             check.positive("settings['max_terms']", settings["max_terms"])
         runs = data.get("runs") or []
         if not isinstance(runs, list) or not all(isinstance(r, dict) and isinstance(r.get("label"), str) for r in runs):
-            raise LrkitValueError(f"runs must be a list of {{'label': ...}} dicts, got {_excerpt(runs)}")
+            raise LrkitValueError(f"runs must be a list of {{'label': ...}} dicts, got {excerpt(runs)}")
         return cls(kind, params, float(check.positive("lr_scale", data.get("lr_scale"))), domain, dict(error),
                    tuple(runs), dict(settings))
 
@@ -482,4 +482,4 @@ def as_law(law):
         return Law.load(law)
     if isinstance(law, dict):
         return Law.from_dict(law)
-    raise LrkitTypeError(f"law must be a fitted Law, a path to one or its dict, got {_excerpt(law)}")
+    raise LrkitTypeError(f"law must be a fitted Law, a path to one or its dict, got {excerpt(law)}")

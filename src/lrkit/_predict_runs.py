@@ -24,17 +24,11 @@ import typing
 
 import numpy as np
 
-from ._errors import LrkitTypeError, LrkitValueError
+from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._spec import as_schedule
 
 FORMAT = "lrkit-run"
 VERSION = 1
-_EXCERPT = 80
-
-
-def _excerpt(value):
-    text = repr(value)
-    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "..."
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -106,7 +100,7 @@ def run(schedule, steps, losses, label=None, length=None):
     if len(lrs) < 1 or steps[-1] > len(lrs):
         raise LrkitValueError(f"steps must be within 0..{len(lrs)} (the run's updates), got a last step of {int(steps[-1])}")
     if not np.all(np.isfinite(lrs)) or np.any(lrs < 0) or not np.any(lrs > 0):
-        raise LrkitValueError(f"the LR of every update must be finite and >= 0, some > 0; got {_excerpt(lrs.tolist())}")
+        raise LrkitValueError(f"the LR of every update must be finite and >= 0, some > 0; got {excerpt(lrs.tolist())}")
     label = (spec or "run") if label is None else str(label)
     return LossRun(label, lrs, steps, losses, spec)
 
@@ -121,14 +115,14 @@ def _steps(steps):
     try:
         raw = np.asarray(steps)
     except Exception:
-        raise LrkitTypeError(f"steps must be a list of integers, got {_excerpt(steps)}") from None
+        raise LrkitTypeError(f"steps must be a list of integers, got {excerpt(steps)}") from None
     if raw.ndim != 1 or raw.size < 1 or raw.dtype.kind not in "iuf":
-        raise LrkitValueError(f"steps must be a non-empty list of integers >= 0, got {_excerpt(steps)}")
+        raise LrkitValueError(f"steps must be a non-empty list of integers >= 0, got {excerpt(steps)}")
     out = raw.astype(np.int64)
     if raw.dtype.kind == "f" and (not np.all(np.isfinite(raw)) or np.any(out != raw)):
-        raise LrkitValueError(f"steps must be integers (updates done), got {_excerpt(raw.tolist())}")
+        raise LrkitValueError(f"steps must be integers (updates done), got {excerpt(raw.tolist())}")
     if out[0] < 0 or np.any(np.diff(out) <= 0):
-        raise LrkitValueError(f"steps must be >= 0 and strictly increasing, got {_excerpt(out.tolist())}")
+        raise LrkitValueError(f"steps must be >= 0 and strictly increasing, got {excerpt(out.tolist())}")
     return out
 
 
@@ -136,7 +130,7 @@ def _losses(losses, n):
     try:
         out = np.asarray(losses, dtype=np.float64)
     except (TypeError, ValueError):
-        raise LrkitTypeError(f"losses must be a list of numbers, got {_excerpt(losses)}") from None
+        raise LrkitTypeError(f"losses must be a list of numbers, got {excerpt(losses)}") from None
     if out.shape != (n,):
         raise LrkitValueError(f"losses must have one value per step ({n}), got shape {out.shape}")
     bad = np.flatnonzero(~(np.isfinite(out) & (out > 0)))
@@ -149,11 +143,11 @@ def _losses(losses, n):
 def _lrs(values):
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
         raise LrkitTypeError(f"schedule must be an lrkit schedule, a spec, a config dict or a list of LR values, "
-                             f"got {_excerpt(values)}")
+                             f"got {excerpt(values)}")
     try:
         out = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
-        raise LrkitTypeError(f"schedule's LR values must be numbers, got {_excerpt(values)}") from None
+        raise LrkitTypeError(f"schedule's LR values must be numbers, got {excerpt(values)}") from None
     if out.ndim != 1:
         raise LrkitValueError(f"schedule's LR values must be a 1-D list, got shape {out.shape}")
     return out
@@ -202,7 +196,7 @@ def _parse(text, path):
             try:
                 lines.append(json.loads(line))
             except ValueError as error:
-                raise LrkitValueError(f"{path!r} line {number} is not JSON ({error}): {_excerpt(line)}") from None
+                raise LrkitValueError(f"{path!r} line {number} is not JSON ({error}): {excerpt(line)}") from None
     if not lines or not all(isinstance(x, dict) for x in lines):
         raise LrkitValueError(f"{path!r} must hold a JSON object or JSON Lines of objects")
     return lines
@@ -294,7 +288,7 @@ def as_runs(runs):
         elif hasattr(item, "runs") and hasattr(item, "schedules"):
             out += from_shootout(item)
         else:
-            raise LrkitTypeError(f"runs must be LossRun values, paths or shoot-out results, got {_excerpt(item)}")
+            raise LrkitTypeError(f"runs must be LossRun values, paths or shoot-out results, got {excerpt(item)}")
     if not out:
         raise LrkitValueError("runs must not be empty")
     if any(not math.isfinite(r.peak) or r.peak <= 0 for r in out):

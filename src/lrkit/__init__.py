@@ -18,6 +18,8 @@ from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, fu
                       piecewise_linear, polynomial)
 from ._shootout import ShootoutResult, shootout, standard_schedules
 from ._spec import as_schedule, parse
+from ._plans import cooldown, extend, rejoin, replan, rewarm
+from ._clocks import batch_ramp, batch_scaled, batch_sizes, clocked, seesaw
 from . import _plot  # noqa: F401  (Schedule.plot and the notebook picture; matplotlib only on use)
 
 __version__ = "0.1.0"
@@ -41,6 +43,9 @@ __all__ = [
     "Schedule", "Recipe", "parse", "from_config", "as_schedule", "Namespace", "namespace",
     # the functions specs and configs may name; size limits of specs, configs and schedules
     "allow_function", "MAX_DEPTH", "MAX_PARTS", "MAX_SPEC",
+    # plans that change: resume, extend, fork a cooldown, re-warm; clocks and batch-size schedules
+    "rejoin", "extend", "cooldown", "rewarm", "replan",
+    "clocked", "batch_sizes", "batch_ramp", "batch_scaled", "seesaw",
     # errors
     "LrkitError", "LrkitValueError", "LrkitTypeError", "SpecError",
 ]

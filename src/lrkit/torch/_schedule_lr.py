@@ -7,6 +7,7 @@ from .._plateau import PlateauState
 from .._plateau import plateau as plateau_controller
 from .._scaling import Scaling
 from .._spec import as_schedule
+from ._replan import check_policy, replanned_specs
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
                          positive)
 from ._distributed import check_reduce, reduce_metric
@@ -71,8 +72,12 @@ class ScheduleLR(LRScheduler):
 
     def __init__(self, optimizer, schedule=None, *, momentum=None, beta1=None, beta2=None, weight_decay=None,
                  hyperparams=None, relative=False, steps_per_epoch=None, accumulation_steps=1, tensor_lr=False,
-                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1):
+                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1, on_change="raise"):
         check_optimizer(optimizer)
+        self.on_change = check_policy(on_change)
+        #: what each load_state_dict found (a monitor reads it): dicts with step, key, group, policy, saved,
+        #: current, followed and the values at the resume step (old, new, applied)
+        self.plan_changes = []
         specs = {}
         for name, value in (("lr", schedule), ("momentum", momentum), ("beta1", beta1), ("beta2", beta2),
                             ("weight_decay", weight_decay)):
@@ -267,6 +272,19 @@ class ScheduleLR(LRScheduler):
                               for k, per in self._specs.items()}
         return state
 
+    def load_state_dict(self, state_dict, on_change=None):
+        """Load a state; a saved schedule other than this scheduler's follows ``on_change`` (default: the
+        constructor's, ``"raise"``): ``"keep"`` the saved plan, ``"new"`` the new one as written, ``"smooth"``
+        the new one re-anchored at the resume step (``lrkit.rejoin``). Decided before anything changes."""
+        policy = self.on_change if on_change is None else check_policy(on_change)
+        specs, changes = replanned_specs(self, state_dict, policy)
+        self._replanned = specs
+        try:
+            super().load_state_dict(state_dict)
+        finally:
+            self.__dict__.pop("_replanned", None)
+        self.plan_changes.extend(changes)
+
     def _config_rules(self):
         return {"_calls": integer_rule(-1), "plateau": optional(plateau_state),
                 "plateau_skips": each(integer_rule(0), self._group_count)}
@@ -279,6 +297,8 @@ class ScheduleLR(LRScheduler):
                               f"{self.accumulation_steps}", calls)
 
     def _load_extra(self, state):
+        if self.__dict__.get("_replanned") is not None:
+            self._specs = self._replanned
         if "_calls" in state:
             self._calls = state["_calls"]
         if state.get("plateau") is not None and self.plateau is not None:

@@ -18,6 +18,7 @@ from ._loading import (check_state, check_values, each, fields, integer as integ
                        state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
 from ._step_order import check_order, watch
+from ._replan import check_drop_in_policy, config_changes, record, refuse
 
 #: The ``lrkit`` entry of every state_dict: its layout version.
 STATE_FORMAT = 1
@@ -249,21 +250,33 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         return {"format": STATE_FORMAT, "class": type(self).__name__,  # ("tracks": the saved layout's name)
                 "tracks": {key_name(h.key): h.state() for h in hyperparameters}}
 
-    def load_state_dict(self, state_dict):
+    #: each change of plan a load found (``_replan``): a monitor reads it
+    plan_changes = ()
+
+    def load_state_dict(self, state_dict, on_change=None):
         """Load a state (from lrkit, or torch's own ``state_dict()`` of the same class). The argument is
         not modified. The whole state is checked first (lrkit's error naming the key and the value), then
         applied; a rejected state leaves the scheduler and the optimizer as they were. It does not matter
         whether the optimizer was restored before or after: the groups that still hold this scheduler's own
         last values are set to the loaded step's values, the others (restored by
-        ``optimizer.load_state_dict``) are left as they are."""
+        ``optimizer.load_state_dict``) are left as they are.
+
+        Saved constructor arguments other than this scheduler's win, as in torch, with a
+        ``PlanChangedWarning`` naming each one and the LR that results; ``on_change`` chooses instead:
+        ``"keep"`` (the saved ones, no warning), ``"new"`` (this scheduler's), ``"raise"``."""
+        policy = check_drop_in_policy(on_change)
         state = private_copy(state_dict)
         self._check_state(state)
-        with unchanged_on_error(self):
-            groups = self.optimizer.param_groups
-            ours = self._owns(groups)
-            self._load(state)
-            self._check_loaded()
-            self._adopt(groups, ours)
+        try:
+            with unchanged_on_error(self):
+                self._on_change_now = policy
+                groups = self.optimizer.param_groups
+                ours = self._owns(groups)
+                self._load(state)
+                self._check_loaded()
+                self._adopt(groups, ours)
+        finally:
+            self.__dict__.pop("_on_change_now", None)
 
     # ---- what a state may hold ---------------------------------------------------------------------
     def _group_count(self):
@@ -307,7 +320,13 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         """Take ``state`` (a private copy) without writing to the optimizer: afterwards every group is
         expected to hold the loaded values (a group that does not is rebased on at the next step)."""
         groups = self.optimizer.param_groups
-        self._load_config(state)
+        changes = config_changes(self, state) if self._hyperparameters is not None else {}
+        policy = self.__dict__.get("_on_change_now")
+        if changes and policy == "raise":
+            refuse(self, changes, state.get("last_epoch", self.last_epoch))
+        constructed = self._hyperparameters if changes else None
+        if not (changes and policy == "new"):
+            self._load_config(state)
         if "base_lrs" in state:
             self.base_lrs = [as_float(b) for b in state["base_lrs"]]
         if "last_epoch" in state:
@@ -331,6 +350,12 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                              for v, g in zip(self._hyperparameters[0].last_values, groups)]
         elif isinstance(last, list):
             self._last_lr = last
+        if changes:
+            lr = self._hyperparameters[0]
+            other = None
+            if started and policy is None and constructed:  # the LR the constructor's arguments give there
+                other = list(constructed[0].values(constructed[0].unit_values(t)))
+            record(self, changes, policy, self.last_epoch, [v for v in lr.last_values], other)
 
     def _owns(self, groups):
         """Per hyperparameter: does each group still hold the value this scheduler wrote last?"""

@@ -58,6 +58,8 @@ from ._scheduler import EPOCH_DEPRECATION_WARNING, STATE_FORMAT, LRScheduler  # 
 from ._shootout_task import MnistTask, mnist_shootout
 from ._simple import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, MultiplicativeLR,
                       MultiStepLR, PolynomialLR, StepLR)
+from ._batches import BatchPlan, RampBatchSampler
+from ._replan import PlanChangedWarning
 from ._trainers import HFScheduleMixin, hf_plateau_callback, lightning_plateau_callback, prepare_for_accelerate
 
 __all__ = [
@@ -71,4 +73,6 @@ __all__ = [
     "find_lr", "RestoreError",
     # the shoot-out's built-in task
     "MnistTask", "mnist_shootout",
+    # plans that change (issue 15): the drop-ins' warning; batch-size plans in the training loop
+    "PlanChangedWarning", "BatchPlan", "RampBatchSampler",
 ]

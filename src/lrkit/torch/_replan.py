@@ -9,12 +9,17 @@ on_change=...)`` with ``"keep"`` (torch's rule, no warning), ``"new"`` (the cons
 monitor reads.
 """
 import collections
+import logging
 import math
 import warnings
 
 from .._errors import LrkitError, LrkitValueError, excerpt
 from .._plans import POLICIES, check_policy as _check, continues, replan
 from .._spec import parse
+
+#: the logger a drop-in's PlanChangedWarning also goes to (the HF Trainer drops a lone warning raised while
+#: it loads a scheduler: transformers' reissue_pt_warnings reissues only when it caught more than one)
+LOG = logging.getLogger("lrkit")
 
 #: the drop-ins' policies: None is torch's rule with a warning; "smooth" needs a schedule (ScheduleLR)
 DROP_IN_POLICIES = (None, "raise", "keep", "new")
@@ -128,11 +133,13 @@ def record(scheduler, changes, policy, step, lr, other):
     scheduler.__dict__.setdefault("plan_changes", []).append(entry)
     if policy is None:
         alternative = f"; the new arguments would give {_values(other)}" if other is not None else ""
-        warnings.warn(
+        message = (
             f"{type(scheduler).__name__}.load_state_dict: the saved constructor arguments win (torch's rule), "
             f"they differ from this scheduler's (saved -> new): {describe_changes(changes)}. The LR at step {step} "
             f"is {_values(lr)}{alternative}. Pass load_state_dict(state, on_change='new') to take the new "
-            f"arguments, 'keep' to silence this, 'raise' to refuse", PlanChangedWarning, stacklevel=4)
+            f"arguments, 'keep' to silence this, 'raise' to refuse")
+        warnings.warn(message, PlanChangedWarning, stacklevel=4)
+        LOG.warning(message)
 
 
 def _values(values):

@@ -278,11 +278,12 @@ class ScheduleLR(LRScheduler):
         the new one re-anchored at the resume step (``lrkit.rejoin``). Decided before anything changes."""
         policy = self.on_change if on_change is None else check_policy(on_change)
         specs, changes = replanned_specs(self, state_dict, policy)
-        self._replanned = specs
+        self._replanned, self._replan_changes = specs, bool(changes)
         try:
             super().load_state_dict(state_dict)
         finally:
             self.__dict__.pop("_replanned", None)
+            self.__dict__.pop("_replan_changes", None)
         self.plan_changes.extend(changes)
 
     def _config_rules(self):
@@ -298,6 +299,7 @@ class ScheduleLR(LRScheduler):
 
     def _load_extra(self, state):
         if self.__dict__.get("_replanned") is not None:
+            self._plan_changed = self._replan_changes
             self._specs = self._replanned
         if "_calls" in state:
             self._calls = state["_calls"]

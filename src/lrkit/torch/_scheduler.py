@@ -274,6 +274,8 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 ours = self._owns(groups)
                 self._load(state)
                 self._check_loaded()
+                if self.__dict__.pop("_plan_changed", False):  # a new plan's values go into every group
+                    ours = {key_name(h.key): [True] * h.n_groups for h in self._hyperparameters or []}
                 self._adopt(groups, ours)
         finally:
             self.__dict__.pop("_on_change_now", None)
@@ -327,6 +329,8 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         constructed = self._hyperparameters if changes else None
         if not (changes and policy == "new"):
             self._load_config(state)
+        elif changes:
+            self._plan_changed = True
         if "base_lrs" in state:
             self.base_lrs = [as_float(b) for b in state["base_lrs"]]
         if "last_epoch" in state:

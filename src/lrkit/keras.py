@@ -33,7 +33,7 @@ from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError, exc
 from ._plateau import PlateauState, plateau
 from ._spec import as_schedule
 
-__all__ = ["KerasSchedule", "ReduceLROnPlateau"]
+__all__ = ["KerasSchedule", "ReduceLROnPlateau", "replan"]
 
 
 def _probe(schedule):
@@ -225,3 +225,27 @@ class ReduceLROnPlateau(keras.callbacks.Callback):
                       f"by {scale:g}.")
         logs["lr_scale"] = scale
         logs["learning_rate"] = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+
+# ---- a changed plan on resume ----------------------------------------------------------------------
+def replan(optimizer, schedule, on_change="raise"):
+    """Resume a loaded model under ``schedule``: the optimizer's :class:`KerasSchedule` (restored by
+    ``keras.models.load_model``) is the saved plan, ``optimizer.iterations`` the resume step. An unchanged
+    plan is kept; a changed one follows ``on_change`` (``lrkit.replan``): ``"raise"`` (default; the message
+    shows both schedules, the step and the LR jump), ``"keep"``, ``"new"`` or ``"smooth"``. The optimizer's
+    learning rate becomes the chosen ``KerasSchedule`` (its scale and plateau state kept); it is returned.
+    (``model.load_weights`` restores no schedule, only the step: there the schedule in code is the plan.)
+    """
+    from ._plans import replan as core_replan
+    target = _keras_schedule_of(optimizer)
+    inner = optimizer
+    while hasattr(inner, "inner_optimizer"):
+        inner = inner.inner_optimizer
+    step = int(ops.convert_to_numpy(inner.iterations)) // target.gradient_accumulation_steps
+    chosen = core_replan(target.schedule, as_schedule(schedule), step, on_change)
+    if chosen == target.schedule:
+        return target
+    result = KerasSchedule(chosen, scale=target.scale, plateau=target.plateau,
+                           gradient_accumulation_steps=target.gradient_accumulation_steps)
+    inner.learning_rate = result
+    return result

@@ -45,7 +45,7 @@ from ._base import Schedule, require_non_negative
 from ._errors import LrkitError, LrkitTypeError, excerpt
 from ._spec import as_schedule
 
-__all__ = ["to_optax"]
+__all__ = ["to_optax", "resume"]
 
 
 def _with_float_numbers(value):
@@ -129,3 +129,19 @@ def to_optax(schedule):
                          None if jax.config.jax_enable_x64 else float(jnp.finfo(jnp.float32).max))
     _probe(result)
     return result
+
+
+def resume(saved, schedule, count, on_change="raise"):
+    """The optax schedule of a run resumed at update ``count`` (the optimizer state's count) under
+    ``schedule`` when the checkpoint recorded ``saved`` (a schedule, spec or config: save
+    ``to_optax(s).schedule.to_config()`` with the optimizer state). ``on_change`` as ``lrkit.replan``:
+    ``"raise"`` (default), ``"keep"``, ``"new"``, ``"smooth"``.
+
+    >>> import lrkit
+    >>> lr = resume("linear(1.0, 0.0, steps=10)", lrkit.linear(1.0, 0.0, steps=20), 5, on_change="smooth")
+    >>> round(float(lr(5)), 6), round(float(lr(20)), 6)
+    (0.5, 0.0)
+    """
+    from ._plans import replan
+    count = int(count)
+    return to_optax(replan(as_schedule(saved, "saved"), as_schedule(schedule), count, on_change))

@@ -315,3 +315,51 @@ def test_optax_resume():
     got = jax.jit(lr)(np.arange(30, 60))
     np.testing.assert_allclose(np.asarray(got), expected(np.arange(30.0, 60.0)), rtol=1e-6, atol=1e-7)
     assert resume(saved, OLD, 30).schedule == OLD
+
+
+# ---- the command line --------------------------------------------------------------------------------
+def _cli(argv, capsys):
+    from lrkit.cli import main
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_cli_diff_shows_where_the_plans_differ_the_jump_and_both_charts(capsys, tmp_path):
+    code, out, _ = _cli(["diff", "cosine(1.0, 0.0, steps=100)", "cosine(1.0, 0.0, steps=200)", "--at", "30"], capsys)
+    assert code == 0
+    assert "differ from update 1 to 199" in out
+    gap = np.abs(OLD(np.arange(201.0)) - NEW(np.arange(201.0)))
+    k = int(np.argmax(gap))
+    assert f"largest difference at update {k}: {OLD(k):.6g} -> {NEW(k):.6g}" in out
+    assert f"resumed at update 30: the LR jumps {OLD(30):.6g} -> {NEW(30):.6g}" in out
+    assert "rejoin(" in out and out.count("step  0") == 2  # a chart of each
+    code, out, _ = _cli(["diff", "linear(1.0, 0.0, steps=10)", "linear(1.0, 0.0, steps=10)"], capsys)
+    assert code == 0 and "identical over updates 0..10" in out
+
+
+def test_cli_diff_draws_both_to_a_file(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "both.png"
+    code, out, _ = _cli(["diff", "cosine(1.0, 0.0, steps=100)", "cosine(1.0, 0.0, steps=200)", "-o", str(path)],
+                        capsys)
+    assert code == 0 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_diff_errors(capsys):
+    code, _, err = _cli(["diff", "cosine(1.0, 0.0, steps=100)", "cosine(1.0, 0.0, steps=-1)"], capsys)
+    assert code == 2 and "steps must be > 0" in err
+    code, _, err = _cli(["diff", "constant(1.0)", "constant(2.0)", "-o", "x.gif"], capsys)
+    assert code == 2 and "-o/--output must end in" in err
+
+
+def test_cli_show_and_describe_give_the_token_axis_and_the_unfinished_decay(capsys):
+    spec = ("clocked(linear(1.0, 0.0, steps=1000000), unit='tokens', "
+            "batch=batch_ramp(4, 16, increment=4, over=30000, seq_len=16), total=3000)")
+    s = lrkit.parse(spec)
+    code, out, _ = _cli(["show", spec], capsys)
+    assert code == 0
+    axis = next(line for line in out.splitlines() if line.strip().startswith("tokens"))
+    assert "1,000,064" in axis  # the tokens before the last update shown
+    code, out, _ = _cli(["describe", spec], capsys)
+    assert code == 0 and "cannot finish within the run" in out and f"{int(s.time(3000))} tokens" in out

@@ -107,7 +107,23 @@ def save_figure(entries, steps, path, log=False, title=None, xlabel=None, ylabel
     unit = f"{steps:,} updates" + (f" ({steps / steps_per_epoch:g} epochs)" if steps_per_epoch else "")
     ax.set_title(title if title is not None else f"learning rate over {unit}")
     _style(ax, steps, xlabel, ylabel, steps_per_epoch, legend=True)
+    _clock_axis(ax, [schedule for _, schedule in entries], steps, steps_per_epoch)
     _save(fig, path)
+
+
+def _clock_axis(ax, schedules, steps, steps_per_epoch=None):
+    """A schedule written in tokens or samples (``lrkit.clocked``): its own axis on top, mapped through
+    the clock (the batch ramp makes it non-linear)."""
+    import numpy as np
+    clocks = [s for s in schedules if getattr(s, "unit", None) in ("tokens", "samples") and hasattr(s, "time")]
+    if not clocks:
+        return
+    scale = steps_per_epoch or 1.0
+    grid = np.linspace(0.0, float(steps), 513)
+    times = clocks[0].time(grid)
+    top = ax.secondary_xaxis("top", functions=(lambda x: np.interp(np.asarray(x) * scale, grid, times),
+                                               lambda y: np.interp(y, times, grid) / scale))
+    top.set_xlabel(clocks[0].unit)
 
 
 def _save(fig, path):

@@ -32,6 +32,9 @@ EXAMPLES = {
     "describe": [f'lrkit describe "{EXAMPLE_SPEC}"',
                  'lrkit describe "wsd(3e-4, steps=100000, warmup=100, decay=20000)" --optimizer adamw'],
     "demo": ["lrkit demo", "lrkit demo --out pictures/"],
+    "diff": ['lrkit diff "cosine(3e-4, 0.0, steps=10000)" "cosine(3e-4, 0.0, steps=20000)" --at 4000',
+             'lrkit diff "wsd(1e-3, steps=1000, warmup=50, decay=200)" '
+             '"cooldown(wsd(1e-3, steps=1000, warmup=50, decay=200), at=400, steps=100)" -o fork.png'],
 }
 PLOT_FORMATS = (".png", ".svg", ".pdf")
 WIDTH = 80
@@ -139,7 +142,8 @@ def _column_values(schedule, steps, columns):
     return [float(p.min()) for p in parts], [float(p.max()) for p in parts]
 
 
-def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epoch=None, glyphs="unicode"):
+def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epoch=None, glyphs="unicode",
+               clock=None):
     """The curve as lines of text no wider than ``width``: an area chart of eighth blocks with a
     y axis (LR) and an x axis (steps, and epochs with ``steps_per_epoch``). A column covering
     updates whose LR varies by two rows or more is solid to its lowest LR, shaded (░) to its highest.
@@ -230,6 +234,8 @@ def text_chart(schedule, steps, width=WIDTH, height=10, log=False, steps_per_epo
     lines.append(tick_line([_num(s) for s in first], "step"))
     if steps_per_epoch:
         lines.append(tick_line([_epoch_text(s, steps_per_epoch) for s in first], "epoch"))
+    if clock is not None:  # a schedule written in tokens or samples: its own axis under the updates
+        lines.append(tick_line([_num(clock.time(s)) for s in first], clock.unit))
     return [line[:width] for line in lines]
 
 
@@ -285,7 +291,9 @@ def _show(args):
                (f", {_describe_num(n / per_epoch)} epochs of {_describe_num(per_epoch)}" if per_epoch else ""))
     out.append("")
     glyphs = "unicode" if can_show("".join(GLYPHS["unicode"])) else "ascii"
-    out += text_chart(schedule, n, log=args.log, steps_per_epoch=per_epoch, glyphs=glyphs)
+    from ._cli_plans import clock_lines, clock_of
+    out += text_chart(schedule, n, log=args.log, steps_per_epoch=per_epoch, glyphs=glyphs, clock=clock_of(schedule))
+    out += clock_lines(schedule, n)
     out.append("")
     rows = _table_steps(schedule, n, at)
     header = f"{'step':>12}" + (f"{'epoch':>10}" if per_epoch else "") + "  lr"
@@ -312,6 +320,8 @@ def _describe_cmd(args):
     report = _describe.describe(schedule, n, optimizer=args.optimizer)
     lines = _wrapped(repr(schedule))
     lines += _describe.format_report(report, steps_per_epoch=args.steps_per_epoch)
+    from ._cli_plans import clock_lines
+    lines += clock_lines(schedule, n)
     print("\n".join(lines))
     return OK
 
@@ -540,7 +550,7 @@ def build_parser():
     from . import __version__
     parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{plot,show,describe,demo,find-lr,shootout,predict}")
+                                     metavar="{plot,show,describe,diff,demo,find-lr,shootout,predict}")
 
     def command(name, help, description):
         return commands.add_parser(name, help=help, description=description, epilog=_epilog(name),
@@ -599,6 +609,9 @@ def build_parser():
     _add_shootout(commands)
     from ._cli_predict import add_predict
     add_predict(commands, _positive_int, _positive_number)
+    from ._cli_plans import add_diff
+    add_diff(command, _add_run_options, _run_steps, text_chart,
+             lambda: "unicode" if can_show("".join(GLYPHS["unicode"])) else "ascii", CliError)
     return parser
 
 

@@ -58,6 +58,17 @@ GALLERY = [
     ("function", "user functions: torch LambdaLR (function(f) * base_lr), MultiplicativeLR, and a constant",
      ['function("lrkit._seed:_inverse_epoch") * 0.1', 'multiplicative("lrkit._seed:_factor_095", start=0.1)',
       "constant(0.05)"], ["--steps", "50"]),
+    ("plans", "plans that change: rejoin, extend, a forked cooldown, rewarm",
+     ["rejoin(cosine(0.1, 0.0, steps=600), after=cosine(0.1, 0.0, steps=1000), at=300)",
+      "extend(wsd(0.1, steps=600, warmup=50, decay=150), steps=1000, at=300, how='hold')",
+      "cooldown(wsd(0.1, steps=1000, warmup=50, decay=200), at=400, steps=150)",
+      "rewarm(cosine(0.1, 0.01, steps=500), at=500, peak=0.08, warmup=50, steps=500, end=0.01)"], ["--steps", "1000"]),
+    ("clocks", "clocks: a cosine in samples under a batch ramp, the LR scaled with the batch, Seesaw",
+     ["clocked(cosine(0.1, 0.0, steps=64000), unit='samples', batch=batch_ramp(32, 128, increment=32, over=20000))",
+      "batch_scaled(constant(0.05), batch=batch_ramp(32, 128, increment=32, over=20000), base=128)",
+      "clocked((cosine(0.1, 0.0, steps=64000) * piecewise_constant([32000, 42667, 49278], [1.0, 1.4142135623730951, 2.0, "
+      "2.8284271247461903])), unit='samples', batch=batch_sizes([32, 64, 128, 256], boundaries=[32000, 42667, 49278], "
+      "unit='samples'))"], ["--steps", "1500"]),
 ]
 
 

@@ -363,3 +363,57 @@ def test_cli_show_and_describe_give_the_token_axis_and_the_unfinished_decay(caps
     assert "1,000,064" in axis  # the tokens before the last update shown
     code, out, _ = _cli(["describe", spec], capsys)
     assert code == 0 and "cannot finish within the run" in out and f"{int(s.time(3000))} tokens" in out
+
+
+# ---- laws: the plan values over random schedules (test_laws' strategies) -----------------------------
+from hypothesis import assume, given, strategies as st  # noqa: E402
+from test_laws import FEW, schedules, steps_list  # noqa: E402
+
+
+@st.composite
+def plan_values(draw):
+    """A plan value built on a random schedule that ends (and, for rejoin, a second one)."""
+    base = draw(schedules)
+    end = base.end_step()
+    assume(end is not None and end >= 2)
+    at = draw(st.integers(0, int(end) - 1))
+    kind = draw(st.sampled_from(["extend", "cooldown", "rewarm", "rejoin"]))
+    if kind == "extend":
+        return lrkit.extend(base, steps=end + draw(st.integers(0, 500)), at=at,
+                            how=draw(st.sampled_from(["stretch", "hold"])))
+    if kind == "cooldown":
+        return lrkit.cooldown(base, at=at, steps=draw(st.integers(1, 300)),
+                              shape=draw(st.sampled_from(["1-sqrt", "linear", "cosine"])), end=base(at) * draw(
+                                  st.floats(0.0, 1.0)))
+    if kind == "rewarm":
+        return lrkit.rewarm(base, at=at, peak=draw(st.floats(1e-4, 10.0)), warmup=draw(st.integers(1, 50)),
+                            steps=draw(st.integers(51, 400)), end=draw(st.floats(0.0, 1e-4)))
+    other = draw(schedules)
+    assume(other(at) != lrkit._plans._final(other))
+    try:
+        return lrkit.rejoin(base, other, at=at)
+    except LrkitValueError:  # the rescaled new plan can go below 0: refused at construction, as it must be
+        assume(False)
+
+
+@FEW
+@given(plan_values(), steps_list)
+def test_plan_values_obey_the_laws(s, ts):
+    """Vectorised == scalar, the compiled path == the plain one, values within the bounds, the old plan
+    kept before ``at`` and continuity at ``at`` (exact where the formula allows: the fork's value)."""
+    from lrkit._compile import compile_scalar
+    from lrkit._namespace import MATH
+    t = np.asarray(ts, dtype=np.float64)
+    curve = s(t)
+    assert np.allclose(curve, [s(x) for x in ts], rtol=1e-12, atol=1e-300)
+    fast = compile_scalar(s)
+    for x in ts:
+        assert fast(x) == float(s._f(x, MATH))
+    low, high = s.bounds()
+    assert (curve >= 0).all() and (curve >= low - 1e-12 * max(high if high < math.inf else 1, 1)).all()
+    base = s.schedule
+    at = float(s.at)
+    before = t[t < at]
+    assert np.array_equal(s(before), base(before))
+    assert s(at) == pytest.approx(base(at), rel=1e-12, abs=1e-300)  # continuous at the fork
+    assert lrkit.parse(repr(s)) == s and lrkit.from_config(s.to_config()) == s

@@ -152,7 +152,15 @@ class extend(_Fork):
         return float(self.steps)
 
     def _tail_events(self, until, offset):
-        return [self._event(offset + float(self.steps), "end")]
+        """The schedule's own points after ``at``, moved where the extension puts them, and the new end."""
+        at, end = float(self.at), self._end
+        if self.how == "stretch":
+            moved = lambda step: at + (step - at) * (self.steps - at) / (end - at)  # noqa: E731
+        else:
+            moved = lambda step: step + (self.steps - end)  # noqa: E731
+        inner = [e for e in self.schedule.events(offset + end, offset) if offset + at < e.step <= offset + end]
+        return [self._event(offset + moved(e.step - offset), e.kind, e.declared) for e in inner] + [
+            self._event(offset + float(self.steps), "end")]
 
     def bounds(self):
         return bounds_of(self.schedule)

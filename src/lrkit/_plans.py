@@ -166,6 +166,13 @@ class extend(_Fork):
         return bounds_of(self.schedule)
 
 
+def _forked(recipe, tail):
+    """``recipe.schedule`` until ``recipe.at``, then ``tail`` (on its own clock): the expansion of a fork."""
+    if recipe.at > 0:
+        return sequence([recipe.schedule, tail], boundaries=[recipe._written("at")])
+    return tail
+
+
 @register
 class cooldown(Recipe):
     """A cooldown forked from ``schedule`` at step ``at``: from its value there down to ``end`` over
@@ -194,8 +201,7 @@ class cooldown(Recipe):
         if self.end > peak:
             raise LrkitValueError(f"end must be <= the value at the fork ({peak!r} at step {self._written('at')!r}) "
                                   f"for a cooldown, got end={self._written('end')!r}")
-        tail = _COOLDOWNS[self.shape](peak, self._written("end"), steps=self._written("steps"))
-        return sequence([self.schedule, tail], boundaries=[self._written("at")]) if self.at > 0 else tail
+        return _forked(self, _COOLDOWNS[self.shape](peak, self._written("end"), steps=self._written("steps")))
 
 
 @register
@@ -230,8 +236,7 @@ class rewarm(Recipe):
                                   f"{self._written('warmup')!r}, steps={self._written('steps')!r}")
         w = self._written
         decay = _COOLDOWNS[self.shape](w("peak"), w("end"), steps=w("steps") - w("warmup"))
-        tail = warmup_combinator(decay, steps=w("warmup"), start=self.schedule(self.at))
-        return sequence([self.schedule, tail], boundaries=[w("at")]) if self.at > 0 else tail
+        return _forked(self, warmup_combinator(decay, steps=w("warmup"), start=self.schedule(self.at)))
 
 
 # ---- the rule on resume ------------------------------------------------------------------------------

@@ -15,10 +15,12 @@ import typing
 import numpy as np
 
 from . import _checks as check
-from ._base import Schedule, bounds_of, register
+from ._base import MAX_PARTS, Schedule, bounds_of, register
 from ._errors import LrkitValueError, excerpt
 from ._recipes import Recipe
 from ._shapes import piecewise_constant
+
+_LARGEST = 1.7976931348623157e308
 
 #: the units a schedule may be written in
 UNITS = ("updates", "samples", "tokens", "epochs", "fraction")
@@ -145,6 +147,9 @@ class batch_ramp(Recipe):
             raise LrkitValueError(f"end - start must be a whole number (>= 0) of increments, got start="
                                   f"{self._written('start')!r}, end={self._written('end')!r}, "
                                   f"increment={self._written('increment')!r}")
+        if n > MAX_PARTS:
+            raise LrkitValueError(f"batch_ramp has {n:,.0f} increments, more than {MAX_PARTS:,} (lrkit.MAX_PARTS): "
+                                  f"use a larger increment")
         n = int(n)
         w = self._written
         values = [w("start") + w("increment") * i for i in range(n + 1)]
@@ -228,12 +233,15 @@ class clocked(Schedule):
         if self.unit == "updates":
             return t
         if self.unit == "epochs":
-            return t / self.updates_per_epoch
-        if self.unit == "fraction":
-            return t / self.total
-        samples = self.batch._samples(t, xp) if isinstance(self.batch, batch_sizes) else (
-            self.batch.expanded._samples(t, xp) if isinstance(self.batch, Schedule) else t * self.batch)
-        return samples * self._tokens_per_sample() if self.unit == "tokens" else samples
+            time = t / self.updates_per_epoch
+        elif self.unit == "fraction":
+            time = t / self.total
+        else:
+            time = self.batch._samples(t, xp) if isinstance(self.batch, batch_sizes) else (
+                self.batch.expanded._samples(t, xp) if isinstance(self.batch, Schedule) else t * self.batch)
+            if self.unit == "tokens":
+                time = time * self._tokens_per_sample()
+        return xp.minimum(time, _LARGEST)  # a time beyond float range is the largest float, never inf
 
     def update_of(self, time):
         """The first update whose time is at least ``time`` (in ``unit``): where a point of the schedule falls."""

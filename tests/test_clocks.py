@@ -37,7 +37,8 @@ def test_a_hand_counted_loop_on_a_real_dataloader_gets_the_lr_of_its_tokens():
     spec = f"clocked({IN_TOKENS!r}, unit='tokens', batch={RAMP!r})"
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = K.ScheduleLR(opt, spec)
-    plan = K.BatchPlan(lrkit.parse(spec))
+    plan = sched.batch_plan()
+    assert [plan.batch_size(k) for k in range(40)] == [K.BatchPlan(RAMP).batch_size(k) for k in range(40)]
     tokens, update, micro, seen, lrs = 0, 0, 0, [], []
     for (batch,) in loader:
         seen.extend(int(i) for i in batch)

@@ -259,6 +259,14 @@ class ScheduleLR(LRScheduler):
             if not old - new > eps:
                 skips[i] += after.reductions - before.reductions
 
+    def batch_plan(self, micro_batch=None):
+        """The batch sizes the LR schedule was planned with (``lrkit.clocked(..., batch=...)``), as a
+        :class:`lrkit.torch.BatchPlan`: ``batch_size(k)`` and ``accumulation(k)`` of update ``k`` (the next
+        update is ``last_epoch``)."""
+        from ._batches import BatchPlan
+        lr = self._specs.get("lr") or [None]
+        return BatchPlan(lr[0], micro_batch)
+
     @property
     def plateau_state(self):
         return self._plateau_state

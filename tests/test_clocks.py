@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import lrkit
-from lrkit import LrkitValueError
 
 SEQ = 16
 RAMP = lrkit.batch_ramp(4, 16, increment=4, over=96, seq_len=SEQ)  # 4 -> 8 -> 12 -> 16 over 96 samples

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import warnings
 
 import pytest
 

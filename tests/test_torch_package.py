@@ -19,7 +19,7 @@ PUBLIC = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR"
           "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "ScheduleLR",
           "reduce_metric", "save_checkpoint", "load_checkpoint", "CheckpointError", "prepare_for_accelerate",
           "lightning_plateau_callback", "hf_plateau_callback", "HFScheduleMixin", "find_lr", "RestoreError",
-          "MnistTask", "mnist_shootout"]
+          "MnistTask", "mnist_shootout", "schedule_of"]
 
 
 def test_the_public_names_are_unchanged():

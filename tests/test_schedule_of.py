@@ -172,3 +172,26 @@ def test_cyclic_lr_loading_torchs_state_takes_its_step_sizes():
         assert [float(g["lr"]) for g in opt_k.param_groups] == pytest.approx(
             [float(g["lr"]) for g in opt_t.param_groups], rel=1e-12)
 
+
+
+def test_one_cycle_lr_loading_torchs_state_takes_its_phases_and_the_groups_values():
+    """torch's OneCycleLR keeps pct_start and three_phase only in its phases, and div_factor,
+    final_div_factor and the momenta in the param groups: a drop-in built with other arguments takes them
+    from a torch state_dict and the restored optimizer, so the LRs and momenta after the load are torch's."""
+    opt_t, opt_k = make_optimizer("sgd", (0.1, 0.2)), make_optimizer("sgd", (0.1, 0.2))
+    torch_s = T.OneCycleLR(opt_t, [1.0, 0.5], total_steps=60, pct_start=0.2, div_factor=5.0, final_div_factor=50.0,
+                           three_phase=True, anneal_strategy="linear", base_momentum=0.7, max_momentum=0.92)
+    for _ in range(4):
+        opt_t.step()
+        torch_s.step()
+    lrkit_s = K.OneCycleLR(opt_k, [1.0, 0.5], total_steps=60)
+    opt_k.load_state_dict(opt_t.state_dict())
+    lrkit_s.load_state_dict(torch_s.state_dict())
+    for _ in range(55):  # to step 59; at 60 torch's linear third phase extrapolates below 0, lrkit holds 0
+        opt_t.step()
+        torch_s.step()
+        opt_k.step()
+        lrkit_s.step()
+        for key in ("lr", "momentum"):
+            assert [float(g[key]) for g in opt_k.param_groups] == pytest.approx(
+                [float(g[key]) for g in opt_t.param_groups], rel=1e-12), (key, lrkit_s.last_epoch)

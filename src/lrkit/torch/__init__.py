@@ -54,6 +54,7 @@ from ._distributed import reduce_metric
 from ._range_test import RestoreError, find_lr
 from ._reduce_on_plateau import ReduceLROnPlateau
 from ._schedule_lr import ScheduleLR
+from ._schedule_of import schedule_of
 from ._scheduler import EPOCH_DEPRECATION_WARNING, STATE_FORMAT, LRScheduler  # noqa: F401
 from ._shootout_task import MnistTask, mnist_shootout
 from ._simple import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, MultiplicativeLR,
@@ -66,6 +67,8 @@ __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
     "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CyclicLR", "OneCycleLR",
     "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "ScheduleLR",
+    # reading a live scheduler
+    "schedule_of",
     # distributed jobs, checkpoints, trainers
     "reduce_metric", "save_checkpoint", "load_checkpoint", "CheckpointError", "prepare_for_accelerate",
     "lightning_plateau_callback", "hf_plateau_callback", "HFScheduleMixin",

@@ -226,6 +226,9 @@ class CyclicLR(LRScheduler, torch_lr_scheduler.CyclicLR):
         if "step_size_up" in state:
             self._size_up = state["step_size_up"]
             self._size_down = state.get("step_size_down")
+        elif "total_size" in state or "step_ratio" in state:  # torch's state: its sizes win, as in torch
+            self._size_up = self.step_ratio * self.total_size
+            self._size_down = self.total_size - self._size_up
         if "base_lrs" in state:
             self._cyclic_bases = [as_float(b) for b in state["base_lrs"]]
         self._init_scale_fn()
@@ -353,6 +356,20 @@ class OneCycleLR(LRScheduler, torch_lr_scheduler.OneCycleLR):
         copy_config(state, ("total_steps", "pct_start", "_anneal_func_type", "div_factor", "final_div_factor",
                              "three_phase", "max_lrs", "cycle_momentum", "use_beta1", "max_momentums",
                              "base_momentums"), self)
+        phases = state.get("_schedule_phases")
+        if "pct_start" not in state and isinstance(phases, list) and len(phases) in (2, 3):
+            # torch's own state: its phases and the groups' initial_lr / max_lr / min_lr hold the arguments
+            self.three_phase = len(phases) == 3
+            self.pct_start = (float(phases[0]["end_step"]) + 1) / self.total_steps
+            groups = self.optimizer.param_groups
+            if all(isinstance(groups[0].get(k), (int, float)) and groups[0][k] > 0
+                   for k in ("initial_lr", "max_lr", "min_lr")):
+                self.div_factor = groups[0]["max_lr"] / groups[0]["initial_lr"]
+                self.final_div_factor = groups[0]["initial_lr"] / groups[0]["min_lr"]
+            if self.cycle_momentum and "max_momentums" not in state and all(
+                    isinstance(g.get(k), (int, float)) for g in groups for k in ("max_momentum", "base_momentum")):
+                self.max_momentums = [float(g["max_momentum"]) for g in groups]
+                self.base_momentums = [float(g["base_momentum"]) for g in groups]
         self._momentum_key = (("betas", 0) if self.use_beta1 else "momentum") if self.cycle_momentum else None
 
 

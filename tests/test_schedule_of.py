@@ -1,0 +1,197 @@
+"""lrkit.torch.schedule_of reads a live scheduler: every schedule it returns gives, at every step, the LR
+(or momentum) the real scheduler sets there. Checked against the installed torch by stepping a twin
+scheduler 300+ steps, over random configurations (the drop-in tests' configurations)."""
+from test_torch_dropins import NAMES, _config
+from test_torch_support import K, T, make_optimizer, pytest, quiet, random, warnings
+
+import lrkit
+from lrkit._describe import describe
+from lrkit.torch import schedule_of
+
+STEPS = 320
+REL = 1e-12  # torch's chainable classes multiply step by step: a few hundred ulps after 320 steps at most
+
+
+def _values(opt, key):
+    out = []
+    for g in opt.param_groups:
+        v = g["betas"][0] if key == "beta1" else g[key]
+        out.append(float(v))
+    return out
+
+
+def _assert_follows(make, kind, lrs, read_after, key="lr", steps=STEPS):
+    """Build ``make`` twice; read the schedules of one after ``read_after`` steps, and step the other."""
+    opt = make_optimizer(kind, lrs)
+    with quiet():
+        sched = make(opt)
+        for _ in range(read_after):
+            opt.step()
+            sched.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nobody else wrote the LR: no warning
+        schedules = schedule_of(sched, key)
+    twin_opt = make_optimizer(kind, lrs)
+    with quiet():
+        twin = make(twin_opt)
+    for k in range(steps):
+        for i, (held, s) in enumerate(zip(_values(twin_opt, key), schedules)):
+            planned = s(k)
+            assert abs(planned - held) <= REL * abs(held) + 1e-300, (type(twin).__name__, key, i, k, held, planned, s)
+        if k < steps - 1:
+            twin_opt.step()
+            with quiet():
+                twin.step()
+    return schedules
+
+
+def _read_names():
+    return [n for n in NAMES if n not in ("LambdaLR", "MultiplicativeLR")]
+
+
+@pytest.mark.parametrize("module", ["torch", "lrkit"])
+@pytest.mark.parametrize("name", _read_names())
+@pytest.mark.parametrize("seed", range(2))
+def test_random_configs_read_from_torch_and_lrkit_schedulers(module, name, seed):
+    rng = random.Random(7000 + 100 * seed + NAMES.index(name))
+    kwargs = _config(name, rng)
+    kind = rng.choice(["sgd", "adam"])
+    lrs = (rng.uniform(1e-3, 1.0), rng.uniform(1e-3, 1.0))
+    cls = getattr(T if module == "torch" else K, name)
+    steps = STEPS if name == "OneCycleLR" else STEPS + 5
+    schedules = _assert_follows(lambda o: cls(o, **kwargs), kind, lrs, rng.randrange(0, 50), steps=steps)
+    assert all(isinstance(s, lrkit.Schedule) for s in schedules)
+    if name in ("OneCycleLR", "CyclicLR") and kwargs["cycle_momentum"]:
+        key = "beta1" if kind == "adam" else "momentum"
+        _assert_follows(lambda o: cls(o, **kwargs), kind, lrs, 3, key=key, steps=steps)
+
+
+@pytest.mark.parametrize("module", ["torch", "lrkit"])
+def test_sequential_and_chained_are_read_through_their_members(module):
+    M = T if module == "torch" else K
+    _assert_follows(lambda o: M.SequentialLR(o, [M.LinearLR(o, 0.1, 1.0, 7), M.CosineAnnealingLR(o, 40, 1e-4),
+                                                 M.StepLR(o, 9, 0.5)], [7, 47]), "sgd", (0.3, 0.02), 11)
+    _assert_follows(lambda o: M.ChainedScheduler([M.ConstantLR(o, 0.5, 9), M.ExponentialLR(o, 0.99),
+                                                  M.MultiStepLR(o, [30, 90], 0.3)]), "adam", (0.3, 0.02), 5)
+
+
+def test_a_chain_with_a_member_that_overwrites_is_refused():
+    opt = make_optimizer("sgd", (0.1, 0.2))
+    with quiet():
+        chain = T.ChainedScheduler([T.StepLR(opt, 3), T.OneCycleLR(opt, 1.0, total_steps=50)])
+    with pytest.raises(lrkit.LrkitTypeError, match="OneCycleLR is not chainable"):
+        schedule_of(chain)
+
+
+def test_schedule_lr_gives_its_schedules_for_each_key():
+    opt = make_optimizer("sgd", (0.1, 0.2))
+    sched = K.ScheduleLR(opt, "warmup(cosine(1.0, 0.0, steps=100), steps=10)", momentum="constant(0.5)",
+                         relative=True)
+    lr, momentum = schedule_of(sched), schedule_of(sched, "momentum")
+    unit = lrkit.parse("warmup(cosine(1.0, 0.0, steps=100), steps=10)")
+    assert [s(50) for s in lr] == [unit(50) * 0.1, unit(50) * 0.2]
+    assert momentum[0](3) == 0.5 * 0.9  # relative: times the group's initial momentum
+    with pytest.raises(lrkit.LrkitValueError, match="key must be one of .*lr, momentum.*got 'beta2'"):
+        schedule_of(sched, "beta2")
+
+
+def test_a_hand_edit_is_followed_by_lrkit_and_reported_for_torch():
+    """lrkit's drop-ins rebase on a hand edit, so their schedule is the new plan; torch's own scheduler
+    does too, but keeps no record: schedule_of warns that the group holds another value than the plan."""
+    for M in (K, T):
+        opt = make_optimizer("sgd", (0.1, 0.2))
+        with quiet():
+            sched = M.StepLR(opt, 4, 0.5)
+            for _ in range(3):
+                opt.step()
+                sched.step()
+        opt.param_groups[1]["lr"] = 0.05
+        if M is K:  # the drop-in rebases at its next step; from then on its schedule is the edited plan
+            with pytest.warns(UserWarning, match="param group 1 holds lr=0.05 at step 3"):
+                schedule_of(sched)
+            opt.step()
+            sched.step()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert schedule_of(sched)[1](4) == 0.025 == opt.param_groups[1]["lr"]
+        else:
+            with pytest.warns(UserWarning, match=r"param group 1 holds lr=0.05 at step 3, where its schedule "
+                                                 r"gives 0.2: something else wrote it"):
+                schedule_of(sched)
+
+
+def test_what_cannot_be_read_gets_a_clear_error():
+    opt = make_optimizer("sgd", (0.1, 0.2))
+    with quiet():
+        mine = T.LambdaLR(opt, lambda k: 0.9 ** k)
+    with pytest.raises(lrkit.LrkitTypeError, match=r"lr_lambda of param group 0 is .*<lambda>.*a function of yours"):
+        schedule_of(mine)
+    with pytest.raises(lrkit.LrkitTypeError, match="ReduceLROnPlateau has no schedule in advance"):
+        schedule_of(T.ReduceLROnPlateau(opt))
+    with pytest.raises(lrkit.LrkitTypeError, match="scheduler must be a torch or timm LR scheduler, got builtins.int"):
+        schedule_of(3)
+    with pytest.raises(lrkit.LrkitValueError, match="key must be one of the keys StepLR drives \\(lr\\), got 'momentum'"):
+        schedule_of(T.StepLR(opt, 3), "momentum")
+
+
+def test_reading_changes_nothing():
+    opt = make_optimizer("adam", (0.1, 0.2))
+    sched = T.OneCycleLR(opt, [1.0, 0.5], total_steps=100, div_factor=5.0)
+    for _ in range(7):
+        opt.step()
+        sched.step()
+    before = (sched.state_dict(), [dict((k, v) for k, v in g.items() if k != "params") for g in opt.param_groups])
+    schedule_of(sched)
+    after = (sched.state_dict(), [dict((k, v) for k, v in g.items() if k != "params") for g in opt.param_groups])
+    assert repr(before) == repr(after)
+
+
+def test_describe_works_on_a_read_schedule():
+    opt = make_optimizer("sgd", (0.1, 0.2))
+    s = schedule_of(T.CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2, eta_min=1e-4))[0]
+    report = describe(s, steps=70)
+    assert "restart" in str(report).lower(), report
+
+
+def test_cyclic_lr_loading_torchs_state_takes_its_step_sizes():
+    """A torch CyclicLR state_dict has total_size and step_ratio, not step_size_up: the drop-in built with
+    other sizes takes the saved ones (torch's rule), so the LRs after the load are torch's."""
+    opt_t, opt_k = make_optimizer("sgd", (0.1, 0.2)), make_optimizer("sgd", (0.1, 0.2))
+    torch_s = T.CyclicLR(opt_t, 0.01, 0.1, step_size_up=3, step_size_down=5, cycle_momentum=False)
+    for _ in range(4):
+        opt_t.step()
+        torch_s.step()
+    lrkit_s = K.CyclicLR(opt_k, 0.01, 0.1, step_size_up=2000, cycle_momentum=False)
+    opt_k.load_state_dict(opt_t.state_dict())
+    lrkit_s.load_state_dict(torch_s.state_dict())
+    for _ in range(20):
+        opt_t.step()
+        torch_s.step()
+        opt_k.step()
+        lrkit_s.step()
+        assert [float(g["lr"]) for g in opt_k.param_groups] == pytest.approx(
+            [float(g["lr"]) for g in opt_t.param_groups], rel=1e-12)
+
+
+
+def test_one_cycle_lr_loading_torchs_state_takes_its_phases_and_the_groups_values():
+    """torch's OneCycleLR keeps pct_start and three_phase only in its phases, and div_factor,
+    final_div_factor and the momenta in the param groups: a drop-in built with other arguments takes them
+    from a torch state_dict and the restored optimizer, so the LRs and momenta after the load are torch's."""
+    opt_t, opt_k = make_optimizer("sgd", (0.1, 0.2)), make_optimizer("sgd", (0.1, 0.2))
+    torch_s = T.OneCycleLR(opt_t, [1.0, 0.5], total_steps=60, pct_start=0.2, div_factor=5.0, final_div_factor=50.0,
+                           three_phase=True, anneal_strategy="linear", base_momentum=0.7, max_momentum=0.92)
+    for _ in range(4):
+        opt_t.step()
+        torch_s.step()
+    lrkit_s = K.OneCycleLR(opt_k, [1.0, 0.5], total_steps=60)
+    opt_k.load_state_dict(opt_t.state_dict())
+    lrkit_s.load_state_dict(torch_s.state_dict())
+    for _ in range(55):  # to step 59; at 60 torch's linear third phase extrapolates below 0, lrkit holds 0
+        opt_t.step()
+        torch_s.step()
+        opt_k.step()
+        lrkit_s.step()
+        for key in ("lr", "momentum"):
+            assert [float(g[key]) for g in opt_k.param_groups] == pytest.approx(
+                [float(g[key]) for g in opt_t.param_groups], rel=1e-12), (key, lrkit_s.last_epoch)

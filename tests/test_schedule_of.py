@@ -163,7 +163,8 @@ def test_cyclic_lr_loading_torchs_state_takes_its_step_sizes():
         torch_s.step()
     lrkit_s = K.CyclicLR(opt_k, 0.01, 0.1, step_size_up=2000, cycle_momentum=False)
     opt_k.load_state_dict(opt_t.state_dict())
-    lrkit_s.load_state_dict(torch_s.state_dict())
+    with pytest.warns(K.PlanChangedWarning, match="total_size 8.0 -> 4000.0"):
+        lrkit_s.load_state_dict(torch_s.state_dict())
     for _ in range(20):
         opt_t.step()
         torch_s.step()
@@ -186,7 +187,8 @@ def test_one_cycle_lr_loading_torchs_state_takes_its_phases_and_the_groups_value
         torch_s.step()
     lrkit_s = K.OneCycleLR(opt_k, [1.0, 0.5], total_steps=60)
     opt_k.load_state_dict(opt_t.state_dict())
-    lrkit_s.load_state_dict(torch_s.state_dict())
+    with pytest.warns(K.PlanChangedWarning, match="_anneal_func_type 'linear' -> 'cos'"):
+        lrkit_s.load_state_dict(torch_s.state_dict())
     for _ in range(55):  # to step 59; at 60 torch's linear third phase extrapolates below 0, lrkit holds 0
         opt_t.step()
         torch_s.step()
@@ -195,3 +197,15 @@ def test_one_cycle_lr_loading_torchs_state_takes_its_phases_and_the_groups_value
         for key in ("lr", "momentum"):
             assert [float(g[key]) for g in opt_k.param_groups] == pytest.approx(
                 [float(g[key]) for g in opt_t.param_groups], rel=1e-12), (key, lrkit_s.last_epoch)
+
+
+def test_one_cycle_lr_takes_the_load_policy_of_every_drop_in():
+    opt = make_optimizer("sgd", (0.1, 0.2))
+    saved = K.OneCycleLR(opt, 1.0, total_steps=50, pct_start=0.2).state_dict()
+    other = K.OneCycleLR(make_optimizer("sgd", (0.1, 0.2)), 1.0, total_steps=80)
+    with pytest.raises(lrkit.LrkitValueError, match="total_steps 50 -> 80"):
+        other.load_state_dict(saved, on_change="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        other.load_state_dict(saved, on_change="keep")
+    assert other.total_steps == 50

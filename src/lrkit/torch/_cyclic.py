@@ -345,12 +345,12 @@ class OneCycleLR(LRScheduler, torch_lr_scheduler.OneCycleLR):
         if state.get("last_epoch", self.last_epoch) > total:
             raise state_error(f"{path}['last_epoch']", f"must be <= total_steps ({total})", state.get("last_epoch"))
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict, on_change=None):
         if isinstance(state_dict, dict) and "anneal_func" in state_dict:  # saved by torch < 2.3
             fn = state_dict["anneal_func"]
             state_dict = {k: v for k, v in state_dict.items() if k != "anneal_func"}
             state_dict.setdefault("_anneal_func_type", _anneal_strategy(fn))
-        super().load_state_dict(state_dict)
+        super().load_state_dict(state_dict, on_change=on_change)
 
     def _load_config(self, state):
         copy_config(state, ("total_steps", "pct_start", "_anneal_func_type", "div_factor", "final_div_factor",

@@ -102,11 +102,11 @@ def _shadow(scheduler):
     optimizer = _shadow_optimizer(scheduler.optimizer)
     values = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # the shadow's construction: torch's warnings of a fresh scheduler
         shadow = twin(optimizer, **_placeholders(scheduler, optimizer))
-        for group, saved in zip(optimizer.param_groups, values):  # as the scheduler's optimizer holds them
-            group.update(saved)
-        shadow.load_state_dict(scheduler.state_dict())
+    for group, saved in zip(optimizer.param_groups, values):  # as the scheduler's optimizer holds them
+        group.update(saved)
+    shadow.load_state_dict(scheduler.state_dict(), on_change="keep")
     return shadow
 
 

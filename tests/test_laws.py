@@ -120,7 +120,7 @@ def wsd(draw):
     steps = draw(st.integers(10, 2000))
     warm = draw(st.integers(0, steps // 3))
     decay = draw(st.integers(1, steps - warm))
-    shape = draw(st.sampled_from(["1-sqrt", "linear", "cosine", "exponential"]))
+    shape = draw(st.sampled_from(["1-sqrt", "linear", "cosine", "exponential", "1-square", "shifted-exponential"]))
     peak = draw(value)
     end = peak * draw(st.floats(1e-3 if shape == "exponential" else 0.0, 1.0))
     return lrkit.wsd(peak, steps=steps, warmup=warm, decay=decay, shape=shape, end=end)

@@ -15,6 +15,7 @@ from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
 from ._functions import allow_function
 from ._namespace import Namespace, namespace
 from ._plateau import PlateauState, plateau
+from ._greedy import GreedyState, greedy
 from ._recipes import Recipe, cosine_wave, linear_to_zero, multistep, one_cycle, step_decay, wsd
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
                       inverse_time, linear, linear_cosine, multiplicative, natural_exp, one_minus_sqrt, piecewise_constant,
@@ -38,6 +39,8 @@ __all__ = [
     "step_decay", "multistep", "one_cycle", "wsd", "linear_to_zero", "cosine_wave",
     # the one stateful, metric-driven controller
     "plateau", "PlateauState",
+    # the raise-and-lower controller (GreedyLR)
+    "greedy", "GreedyState",
     # the LR range test
     "find_lr", "LRFinderResult",
     # which schedule: train under several, compare with statistics

@@ -51,6 +51,7 @@ from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._composite import ChainedScheduler, SequentialLR
 from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 from ._distributed import reduce_metric
+from ._greedy import GreedyLR
 from ._range_test import RestoreError, find_lr
 from ._reduce_on_plateau import ReduceLROnPlateau
 from ._schedule_lr import ScheduleLR
@@ -64,6 +65,8 @@ __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
     "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CyclicLR", "OneCycleLR",
     "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "ScheduleLR",
+    # transformers' raise-and-lower scheduler on lrkit.greedy
+    "GreedyLR",
     # distributed jobs, checkpoints, trainers
     "reduce_metric", "save_checkpoint", "load_checkpoint", "CheckpointError", "prepare_for_accelerate",
     "lightning_plateau_callback", "hf_plateau_callback", "HFScheduleMixin",

@@ -172,3 +172,37 @@ def test_get_scheduler_greedy_is_the_same_class_api():
     ours = GreedyLR(optimizer([0.1]))
     public = {n for n in dir(theirs) if not n.startswith("_")} | {"_last_lr", "_init_lrs"}
     assert public <= {n for n in dir(ours) if not n.startswith("__")}, public - set(dir(ours))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_as_a_stage_of_schedule_lr(seed):
+    """ScheduleLR(opt, constant(1.0), relative=True, plateau=lrkit.greedy(...)) is transformers' GreedyLR, and
+    the distributed reduction and the state_dict are ScheduleLR's; over a cosine the stage multiplies it."""
+    from lrkit.torch import ScheduleLR
+    rng = random.Random(300 + seed)
+    lrs = [rng.uniform(0.01, 1.0) for _ in range(2)]
+    config = random_config(rng, 2)
+    theirs = hf.GreedyLR(optimizer(lrs), **config)
+    opt = optimizer(lrs)
+    ctl = lrkit.greedy(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()},
+                       nonfinite="bad", threshold_rule="torch")
+    ours = ScheduleLR(opt, lrkit.constant(1.0), relative=True, plateau=ctl)
+    metrics = random_metrics(rng, 300)
+    for i, m in enumerate(metrics):
+        opt.step()
+        ours.step()
+        theirs.step(m)
+        ours.report(m)
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in theirs.optimizer.param_groups], (config, i)
+        if i == 150:
+            saved = ours.state_dict()
+    opt2 = optimizer(lrs)
+    resumed = ScheduleLR(opt2, lrkit.constant(1.0), relative=True, plateau=ctl)
+    resumed.load_state_dict(saved)
+    assert resumed.plateau_state == lrkit.GreedyState.from_dict(saved["plateau"])
+    cosine = ScheduleLR(optimizer([0.5, 0.5]), lrkit.cosine(1.0, 0.0, steps=100), relative=True,
+                        plateau=lrkit.greedy(factor=0.5, patience=0, max_lr=10.0))
+    cosine.optimizer.step()
+    cosine.step()
+    cosine.report(1.0)  # an improvement on the fresh best: a raise, x2
+    assert cosine.get_last_lr() == [2 * 0.5 * lrkit.cosine(1.0, 0.0, steps=100)(1)] * 2

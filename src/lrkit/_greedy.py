@@ -262,6 +262,20 @@ class greedy:
         first = state.initial[group]
         return state.lrs[group] / first if first else 1.0
 
+    def apply(self, value, state, group=0):
+        """The greedy stage over a schedule value: ``value * lrs / initial`` of the group, exactly the
+        controller's LR where the schedule is at the value it started from (a constant schedule).
+
+        >>> ctl = greedy(factor=0.5, patience=0)
+        >>> state = ctl.update(ctl.init([0.1]), 1.0)
+        >>> ctl.apply(0.1, state), ctl.apply(0.05, state)
+        (0.2, 0.1)
+        """
+        value = float(value)
+        if value == state.initial[group]:
+            return state.lrs[group]
+        return value * self.scale(state, group)
+
     # ---- config ------------------------------------------------------------------------------------
     def to_config(self):
         """A JSON-safe dict that ``greedy.from_config`` turns back into an equal controller."""

@@ -92,14 +92,18 @@ def check_against_timm(schedule, sched, c):
     return int((~ok).sum())
 
 
+def timm_cosine(timm, c):
+    return timm.cosine_lr.CosineLRScheduler(
+        optimizer(c["base"]), t_initial=c["t_initial"], lr_min=c["lr_min"], cycle_mul=c["cycle_mul"],
+        cycle_decay=c["cycle_decay"], cycle_limit=c["cycle_limit"], warmup_t=c["warmup_t"],
+        warmup_lr_init=c["warmup_lr_init"], warmup_prefix=c["warmup_prefix"], k_decay=c["k_decay"])
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_timm_cosine(timm, seed):
     rng = random.Random(seed)
     c = random_cycles(rng, k_decay_too=True)
-    sched = timm.cosine_lr.CosineLRScheduler(
-        optimizer(c["base"]), t_initial=c["t_initial"], lr_min=c["lr_min"], cycle_mul=c["cycle_mul"],
-        cycle_decay=c["cycle_decay"], cycle_limit=c["cycle_limit"], warmup_t=c["warmup_t"],
-        warmup_lr_init=c["warmup_lr_init"], warmup_prefix=c["warmup_prefix"], k_decay=c["k_decay"])
+    sched = timm_cosine(timm, c)
     # timm's cosine warms up to the base LR with or without prefix
     schedule = lrkit_cycles(lrkit.cosine(1.0, 0.0, steps=c["t_initial"]), c, warmup_peak=c["base"])
     check_against_timm(schedule, sched, c)
@@ -139,11 +143,8 @@ def test_timm_restart_counts_are_few(timm):
     for seed in SEEDS:
         rng = random.Random(seed)
         c = random_cycles(rng, k_decay_too=True)
-        sched = timm.cosine_lr.CosineLRScheduler(
-            optimizer(c["base"]), t_initial=c["t_initial"], lr_min=c["lr_min"], cycle_mul=c["cycle_mul"],
-            cycle_decay=c["cycle_decay"], cycle_limit=c["cycle_limit"], warmup_t=c["warmup_t"],
-            warmup_lr_init=c["warmup_lr_init"], warmup_prefix=c["warmup_prefix"], k_decay=c["k_decay"])
-        total += check_against_timm(lrkit_cycles(lrkit.cosine(1.0, 0.0, steps=c["t_initial"]), c, c["base"]), sched, c)
+        total += check_against_timm(lrkit_cycles(lrkit.cosine(1.0, 0.0, steps=c["t_initial"]), c, c["base"]),
+                                    timm_cosine(timm, c), c)
     assert total <= len(SEEDS)
 
 

@@ -18,7 +18,7 @@ import typing
 
 from . import _checks as check
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
-from ._plateau import _metric_float, plateau
+from ._plateau import Controller, _metric_float, plateau
 
 
 class GreedyState(typing.NamedTuple):
@@ -98,7 +98,7 @@ def _number(name, value, finite=True):
 
 
 @dataclasses.dataclass(frozen=True)
-class greedy:
+class greedy(Controller):
     """Raise-and-lower rules (GreedyLR's, as a value; Subramanian et al. 2025, "GreedyLR: A Novel Adaptive
     Learning Rate Scheduler", arXiv 2512.14527).
 
@@ -275,22 +275,3 @@ class greedy:
         if value == state.initial[group]:
             return state.lrs[group]
         return value * self.scale(state, group)
-
-    # ---- config ------------------------------------------------------------------------------------
-    def to_config(self):
-        """A JSON-safe dict that ``greedy.from_config`` turns back into an equal controller."""
-        config = {"name": "greedy"}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            config[f.name] = list(value) if isinstance(value, tuple) else value
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        if not isinstance(config, dict) or config.get("name") != "greedy":
-            raise LrkitValueError(f"config must be a dict with name 'greedy', got {excerpt(config)}")
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(config) - set(names) - {"name"})
-        if unknown:
-            raise LrkitValueError(f"config for greedy has unknown key(s) {unknown}; allowed: {names}")
-        return cls(**{k: v for k, v in config.items() if k != "name"})

@@ -225,3 +225,26 @@ def test_hf_cosine_warmup_with_min_lr_starts_one_step_in(hf, seed):
     steps = range(n)  # (HF's cosine rises again after step n - 1; the named constructor follows it there)
     want = [base * sched.lr_lambdas[0](t) for t in steps]
     assert close([schedule(t) for t in steps], want, base).all()
+
+
+# ---- every path: the reference rows of the new shapes through keras.ops (float64) -----------------------
+NEW = ("one_minus_power", "shifted_exponential", "rex", "tanh", "inverse_power", "shift", "k_decay", "restarts",
+       "warmup/1-sqrt", "warmup/log", "warmup/peak", "wsd/1-square", "wsd/shifted")
+
+
+def test_new_rows_under_keras_ops():
+    """The laws run the numbers, numpy, compiled, torch and jax paths; this is Keras' (its namespace's own
+    floor/minimum/where keep float64)."""
+    keras = pytest.importorskip("keras")
+    from reference import CASES
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        cases = [c for c in CASES if c.id.startswith(NEW)]
+        assert len(cases) >= 20
+        for case in cases:
+            steps = np.array(case.steps, dtype=np.float64)
+            got = np.asarray(case.schedule(keras.ops.convert_to_tensor(steps, dtype="float64"), xp=keras.ops))
+            assert close(got, case.expected, max(case.expected)).all(), (case.id, got, case.expected)
+    finally:
+        keras.config.set_floatx(previous)

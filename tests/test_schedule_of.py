@@ -75,6 +75,15 @@ def test_sequential_and_chained_are_read_through_their_members(module):
                                                   M.MultiStepLR(o, [30, 90], 0.3)]), "adam", (0.3, 0.02), 5)
 
 
+@pytest.mark.parametrize("module", ["torch", "lrkit"])
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_swalr_is_read(module, strategy):
+    from torch.optim import swa_utils
+    cls = swa_utils.SWALR if module == "torch" else K.SWALR
+    _assert_follows(lambda o: cls(o, swa_lr=[0.01, 0.05], anneal_epochs=17, anneal_strategy=strategy), "sgd",
+                    (0.3, 0.2), 6, steps=60)
+
+
 def test_a_chain_with_a_member_that_overwrites_is_refused():
     opt = make_optimizer("sgd", (0.1, 0.2))
     with quiet():

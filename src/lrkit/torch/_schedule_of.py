@@ -15,7 +15,7 @@ from torch.optim import lr_scheduler as torch_lr_scheduler
 from .._combinators import add, mul, sequence
 from .._shapes import cyclic
 from .._errors import LrkitTypeError, LrkitValueError
-from . import _cyclic, _simple
+from . import _cyclic, _simple, _swa
 from ._schedule_lr import ScheduleLR
 from ._scheduler import LRScheduler
 
@@ -95,7 +95,7 @@ def _shadow(scheduler):
     """torch's own scheduler as the lrkit drop-in of the same name, built on a copy of the optimizer's
     group values and loaded from the scheduler's ``state_dict`` (torch's rule: the saved arguments win)."""
     cls = type(scheduler)
-    twin = getattr(_simple, cls.__name__, None) or getattr(_cyclic, cls.__name__, None)
+    twin = next((getattr(m, cls.__name__) for m in (_simple, _cyclic, _swa) if hasattr(m, cls.__name__)), None)
     if cls.__module__ not in _TORCH_MODULES or twin is None or not issubclass(twin, cls):
         raise LrkitTypeError(f"lrkit cannot read {_name(scheduler)}: it reads torch's own schedulers, lrkit's "
                              f"and the results of transformers' and timm's functions")

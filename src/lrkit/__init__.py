@@ -18,6 +18,7 @@ from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, fu
                       piecewise_linear, polynomial)
 from ._shootout import ShootoutResult, shootout, standard_schedules
 from ._spec import as_schedule, parse
+from . import peers
 from . import _plot  # noqa: F401  (Schedule.plot and the notebook picture; matplotlib only on use)
 
 __version__ = "0.1.0"
@@ -41,6 +42,8 @@ __all__ = [
     "Schedule", "Recipe", "parse", "from_config", "as_schedule", "Namespace", "namespace",
     # the functions specs and configs may name; size limits of specs, configs and schedules
     "allow_function", "MAX_DEPTH", "MAX_PARTS", "MAX_SPEC",
+    # every peer library's schedules by their own names (lrkit.peers.hf, ...)
+    "peers",
     # errors
     "LrkitError", "LrkitValueError", "LrkitTypeError", "SpecError",
 ]

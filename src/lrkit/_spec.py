@@ -1,8 +1,9 @@
 """Spec strings: the Python API's own call syntax, read with an ``ast`` whitelist (never eval)."""
 import ast
 import dataclasses
+import inspect
 
-from ._base import MAX_DEPTH, MAX_SPEC, REGISTRY, Schedule, from_config
+from ._base import MAX_DEPTH, MAX_SPEC, PEERS, REGISTRY, Schedule, from_config, unknown_peer
 from ._combinators import add, mul
 from ._errors import LrkitError, LrkitTypeError, SpecError, excerpt
 from ._functions import allowing
@@ -97,19 +98,25 @@ def _value(node, spec, depth):
         parts = [_value(node.left, spec, depth), _value(node.right, spec, depth)]
         return _call_schedule(_OPERATORS[type(node.op)], parts, {}, node, spec)
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name):
-            raise SpecError(f"only plain schedule names can be called ({_names()}), {_where(node, spec)}")
-        cls = REGISTRY.get(node.func.id)
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):  # a peer's name
+            cls = PEERS.get(f"{node.func.value.id}.{node.func.attr}")
+            if cls is None:
+                raise unknown_peer(node.func.value.id, node.func.attr, f"spec {_where(node, spec)}")
+        elif not isinstance(node.func, ast.Name):
+            raise SpecError(f"only schedule names (and one library prefix, 'hf.cosine(...)') can be called "
+                            f"({_names()}), {_where(node, spec)}")
+        else:
+            cls = REGISTRY.get(node.func.id)
         if cls is None:
             raise SpecError(f"unknown schedule {excerpt(node.func.id)} {_where(node, spec)}; known: {_names()}")
         if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
             raise SpecError(f"* and ** arguments are not allowed, {_where(node, spec)}")
-        args = [_value(a, spec, depth) for a in node.args]
+        args = [_argument(a, spec, depth, cls) for a in node.args]
         kwargs = {}
         for k in node.keywords:
             if k.arg in kwargs:
                 raise SpecError(f"keyword {excerpt(k.arg)} is given twice {_where(k.value, spec)}")
-            kwargs[k.arg] = _value(k.value, spec, depth)
+            kwargs[k.arg] = _argument(k.value, spec, depth, cls)
         return _call_schedule(cls, args, kwargs, node, spec)
     if isinstance(node, ast.Name):
         raise SpecError(f"unknown name {excerpt(node.id)} {_where(node, spec)}; write a call such as "
@@ -119,6 +126,16 @@ def _value(node, spec, depth):
                     f"numbers, strings, lists, True/False/None, unary minus, * and +")
 
 
+def _argument(node, spec, depth, cls):
+    """An argument of a call: a value, or for a peer function (not a class: ``hf.get_scheduler``) also a
+    dict with string keys, the keyword arguments it passes on (``scheduler_specific_kwargs``)."""
+    if isinstance(node, ast.Dict) and not isinstance(cls, type):
+        if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
+            raise SpecError(f"a dict in a spec has string keys only, {_where(node, spec)}")
+        return {k.value: _value(v, spec, depth) for k, v in zip(node.keys, node.values)}
+    return _value(node, spec, depth)
+
+
 def _call_schedule(cls, args, kwargs, node, spec):
     try:
         return cls(*args, **kwargs)
@@ -126,5 +143,8 @@ def _call_schedule(cls, args, kwargs, node, spec):
         raise type(error)(f"{error} ({cls.__name__} {_where(node, spec)})") from None
     except TypeError as error:  # wrong arity / unknown keyword from the dataclass __init__
         message = str(error).replace(f"{cls.__qualname__}.__init__()", f"{cls.__name__}()")
-        allowed = ", ".join(f.name for f in dataclasses.fields(cls) if f.init)
+        if dataclasses.is_dataclass(cls):
+            allowed = ", ".join(f.name for f in dataclasses.fields(cls) if f.init)
+        else:  # a peer function (hf.get_scheduler)
+            allowed = ", ".join(inspect.signature(cls).parameters)
         raise SpecError(f"{message[:300]} {_where(node, spec)}; {cls.__name__} takes: {allowed}") from None

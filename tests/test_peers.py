@@ -1,0 +1,116 @@
+"""Every peer name (lrkit.peers) works in Python, in spec strings, in configs and on the command line.
+
+``EXAMPLES`` holds one spec per registered peer name (aliases included); a name without a row fails
+``test_every_peer_name_has_an_example``. Each example must parse, equal the Python call it spells,
+show the peer's own call as its repr, round-trip through ``to_config``/``from_config`` and JSON, answer
+``lrkit show`` and ``lrkit describe``, and evaluate like its ``.expanded`` lrkit schedule. The values
+themselves are checked against the real libraries in tests/test_peers_<library>.py.
+"""
+import json
+
+import numpy as np
+import pytest
+
+import lrkit
+from lrkit import cli, peers
+from lrkit._base import PEERS
+
+EXAMPLES = {
+    # transformers
+    "hf.linear": "hf.linear(num_warmup_steps=10, num_training_steps=100, lr=0.1)",
+    "hf.get_linear_schedule_with_warmup": "hf.get_linear_schedule_with_warmup(10, 100)",
+    "hf.cosine": "hf.cosine(num_warmup_steps=10, num_training_steps=100, num_cycles=1.5)",
+    "hf.get_cosine_schedule_with_warmup": "hf.get_cosine_schedule_with_warmup(10, 100)",
+    "hf.cosine_with_restarts": "hf.cosine_with_restarts(10, 100, num_cycles=3)",
+    "hf.get_cosine_with_hard_restarts_schedule_with_warmup":
+        "hf.get_cosine_with_hard_restarts_schedule_with_warmup(0, 100, num_cycles=2)",
+    "hf.polynomial": "hf.polynomial(10, 100, lr_end=1e-4, power=2.0, lr=0.1)",
+    "hf.get_polynomial_decay_schedule_with_warmup": "hf.get_polynomial_decay_schedule_with_warmup(10, 100)",
+    "hf.constant": "hf.constant(lr=0.1)",
+    "hf.get_constant_schedule": "hf.get_constant_schedule()",
+    "hf.constant_with_warmup": "hf.constant_with_warmup(10, lr=0.1)",
+    "hf.get_constant_schedule_with_warmup": "hf.get_constant_schedule_with_warmup(num_warmup_steps=10)",
+    "hf.inverse_sqrt": "hf.inverse_sqrt(10, timescale=50)",
+    "hf.get_inverse_sqrt_schedule": "hf.get_inverse_sqrt_schedule(10)",
+    "hf.cosine_with_min_lr": "hf.cosine_with_min_lr(num_warmup_steps=100, num_training_steps=1000, min_lr_rate=0.1)",
+    "hf.get_cosine_with_min_lr_schedule_with_warmup":
+        "hf.get_cosine_with_min_lr_schedule_with_warmup(10, 100, min_lr=0.01, lr=0.1)",
+    "hf.warmup_stable_decay": "hf.warmup_stable_decay(10, 20, num_training_steps=100, decay_type='1-sqrt')",
+    "hf.get_wsd_schedule": "hf.get_wsd_schedule(10, 20, num_stable_steps=50, warmup_type='cosine', min_lr_ratio=0.1)",
+    "hf.get_scheduler": "hf.get_scheduler('cosine', num_warmup_steps=10, num_training_steps=100, "
+                        "scheduler_specific_kwargs={'num_cycles': 1})",
+}
+
+#: Peer names that give a controller, not a schedule (Python only: a spec describes a schedule).
+CONTROLLERS = {"hf.reduce_lr_on_plateau": "hf.reduce_lr_on_plateau(patience=3)",
+               "hf.get_reduce_on_plateau_schedule": "hf.get_reduce_on_plateau_schedule()"}
+
+
+def test_every_peer_name_has_an_example():
+    missing = sorted(set(PEERS) - set(EXAMPLES) - set(CONTROLLERS))
+    assert not missing, f"add a row to EXAMPLES for {missing}"
+    assert not sorted(set(EXAMPLES) - set(PEERS)), "an example names no registered peer"
+
+
+def _python(name):
+    """The Python object for a dotted peer name: lrkit.peers.<prefix>.<name>."""
+    prefix, attr = name.split(".", 1)
+    return getattr(getattr(peers, prefix), attr)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_spec_python_config_agree(name):
+    spec = EXAMPLES[name]
+    schedule = lrkit.parse(spec)
+    assert isinstance(schedule, lrkit.Schedule)
+    assert _python(name) is PEERS[name]
+    prefix = name.split(".")[0]
+    python = eval(spec, {prefix: getattr(peers, prefix)})  # the same call in Python (a test-only eval)
+    assert python == schedule
+    assert repr(schedule).startswith(f"{type(schedule).__name__}(")
+    assert type(schedule).__name__.startswith(prefix + ".")
+    assert lrkit.parse(repr(schedule)) == schedule            # the repr is a valid spec
+    config = json.loads(json.dumps(schedule.to_config()))
+    assert config["name"] == type(schedule).__name__
+    assert lrkit.from_config(config) == schedule
+    steps = np.arange(0, max(2, int(min(schedule.span(), 5000))))
+    np.testing.assert_array_equal(schedule(steps), schedule.expanded(steps))
+    assert "." not in type(schedule.expanded).__name__        # expanded: lrkit's own shapes
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_cli_show_and_describe(name, capsys):
+    spec = EXAMPLES[name]
+    assert cli.main(["show", spec]) == 0
+    shown = " ".join(capsys.readouterr().out.split())  # (show wraps a long repr)
+    assert repr(lrkit.parse(spec)) in shown
+    assert cli.main(["describe", spec]) == 0
+    assert "phases" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(CONTROLLERS))
+def test_controllers_are_python_only(name):
+    prefix = name.split(".")[0]
+    controller = eval(CONTROLLERS[name], {prefix: getattr(peers, prefix)})
+    assert hasattr(controller, "update") and hasattr(controller, "init")
+    with pytest.raises(lrkit.SpecError, match="spec must describe a schedule"):
+        lrkit.parse(CONTROLLERS[name])
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("tf.cosine(1)", r"unknown library prefix 'tf' .* known: .*hf"),
+    ("hf.cosin(1, 2)", r"unknown hf name 'cosin'; known hf names: .*cosine"),
+    ("hf.cosine.x(1)", r"only schedule names"),
+    ("os.system('x')", r"unknown library prefix 'os'"),
+    ("hf.__class__(1)", r"unknown hf name '__class__'"),
+])
+def test_unknown_peer_names_get_lrkits_error(spec, message):
+    with pytest.raises(lrkit.SpecError, match=message):
+        lrkit.parse(spec)
+
+
+def test_unknown_peer_in_config():
+    with pytest.raises(lrkit.SpecError, match=r"unknown hf name 'nope'"):
+        lrkit.from_config({"name": "hf.nope"})
+    with pytest.raises(lrkit.SpecError, match=r"is a function that builds a schedule"):
+        lrkit.from_config({"name": "hf.get_scheduler", "name_": 1})  # a function is not a config class

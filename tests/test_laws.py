@@ -120,7 +120,7 @@ def wsd(draw):
     steps = draw(st.integers(10, 2000))
     warm = draw(st.integers(0, steps // 3))
     decay = draw(st.integers(1, steps - warm))
-    shape = draw(st.sampled_from(["1-sqrt", "linear", "cosine", "exponential"]))
+    shape = draw(st.sampled_from(["1-sqrt", "linear", "cosine", "exponential", "1-square", "shifted-exponential"]))
     peak = draw(value)
     end = peak * draw(st.floats(1e-3 if shape == "exponential" else 0.0, 1.0))
     return lrkit.wsd(peak, steps=steps, warmup=warm, decay=decay, shape=shape, end=end)
@@ -153,11 +153,14 @@ leaves = st.one_of(
 @st.composite
 def warmup_of(draw, child):
     inner = draw(child)
-    shape = draw(st.sampled_from(["linear", "cosine", "exponential"]))
+    shape = draw(st.sampled_from(["linear", "cosine", "exponential", "1-sqrt", "log"]))
     start = draw(st.one_of(st.just(0.0), value))
     if shape == "exponential" and (start <= 0 or inner(0) <= 0):
         shape = "linear"
-    return lrkit.warmup(inner, steps=draw(length), start=start, shape=shape)
+    steps = draw(length)
+    if shape == "log" and steps <= 1:
+        shape = "linear"
+    return lrkit.warmup(inner, steps=steps, start=start, shape=shape)
 
 
 @st.composite
@@ -187,6 +190,75 @@ def combinators(child):
         st.builds(lambda a, b: a * b, child, child),
         st.builds(lambda a, b: a + b, child, child),
         clip_of(child),
+    )
+
+
+# ---- issue 14: the peers' shapes (lrkit._decays) and clock combinators (lrkit._warps)
+@st.composite
+def tanh(draw):
+    lb, ub = sorted(draw(st.lists(st.floats(-20.0, 20.0), min_size=2, max_size=2, unique=True)))
+    assume(ub - lb > 1e-6)
+    return lrkit.tanh(draw(value), draw(value), steps=draw(length), lb=lb, ub=ub)
+
+
+leaves = st.one_of(
+    leaves,
+    st.builds(lrkit.one_minus_power, value, value, steps=length, power=st.floats(0.25, 4.0)),
+    st.builds(lrkit.shifted_exponential, value, value, steps=length, ratio=st.floats(0.01, 0.99)),
+    st.builds(lrkit.rex, value, value, steps=length),
+    tanh(),
+    st.builds(lrkit.inverse_power, value, steps=length, power=st.floats(0.1, 3.0)),
+)
+
+
+@st.composite
+def restarts_of(draw, child):
+    inner = draw(child)
+    mult = draw(st.one_of(st.just(1.0), st.integers(1, 3), st.floats(1.0, 3.0)))
+    limit = draw(st.one_of(st.none(), st.integers(1, 4)))
+    decay = draw(st.floats(0.0, 1.0 if limit is None else 2.0))
+    peak, end = draw(value), draw(st.one_of(st.just(0.0), value))
+    try:
+        return lrkit.restarts(inner, period=draw(length), period_mult=mult, peak=peak, end=end, decay=decay,
+                              limit=limit)
+    except lrkit.LrkitValueError:  # a shape above 1 with a coefficient below 0 can go below 0: no floor then
+        return lrkit.restarts(inner, period=draw(length), period_mult=mult, peak=peak, decay=min(decay, 1.0),
+                              limit=limit)
+
+
+@st.composite
+def overlapping_warmup_of(draw, child):
+    """timm's warmup_prefix=False: the ramp to a given peak over a decay that keeps its own clock."""
+    w = draw(length)
+    return lrkit.warmup(lrkit.shift(draw(child), steps=w), steps=w, start=draw(st.one_of(st.just(0.0), value)),
+                        peak=draw(value), shape=draw(st.sampled_from(["linear", "cosine", "1-sqrt"])))
+
+
+@st.composite
+def noise_of(draw, child):
+    begin = draw(st.one_of(st.just(0.0), st.integers(0, 300)))
+    stop = draw(st.one_of(st.none(), st.integers(int(begin) + 1, 800)))
+    return lrkit.noise(draw(child), pct=draw(st.floats(0.1, 1.0)), std=draw(st.floats(0.0, 1.5)),
+                       kind=draw(st.sampled_from(["normal", "uniform"])), seed=draw(st.integers(0, 2 ** 70)),
+                       begin=begin, stop=stop)
+
+
+def has_noise(s):
+    """noise evaluates Python numbers and numpy arrays only (a 64-bit integer generator)."""
+    return any(isinstance(p, lrkit.noise) for p in parts(s))
+
+
+_combinators_before_issue_14 = combinators
+
+
+def combinators(child):
+    return st.one_of(
+        _combinators_before_issue_14(child),
+        st.builds(lrkit.shift, child, steps=st.one_of(st.integers(0, 500), st.floats(0.0, 500.0))),
+        st.builds(lrkit.k_decay, child, k=st.floats(0.2, 5.0), steps=length),
+        restarts_of(child),
+        overlapping_warmup_of(child),
+        noise_of(child),
     )
 
 
@@ -279,7 +351,8 @@ def test_warmup_join_is_continuous(w):
     assert close(w(n), peak)                          # at the join: the schedule's first value
     scale = max(abs(peak), abs(w.start))
     before = w(n * (1 - 1e-9))                        # just before: the ramp has (almost) arrived
-    assert abs(before - peak) <= 1e-6 * scale + FLOOR, (before, peak)
+    gap = 1e-4 if w.shape == "1-sqrt" else 1e-6       # (1-sqrt arrives with an infinite slope: sqrt(1e-9) short)
+    assert abs(before - peak) <= gap * scale + FLOOR, (before, peak)
     ramp = w(np.linspace(0.0, n, 64))                 # monotone ramp between start and peak
     lo, hi = min(w.start, peak), max(w.start, peak)
     assert np.all(ramp >= lo * (1 - 1e-12)) and np.all(ramp <= hi * (1 + 1e-12))
@@ -564,6 +637,7 @@ FIXED_STEPS = np.array([0.0, 0.5, 1.0, 2.0, 3.0, 7.25, 10.0, 33.0, 99.5, 100.0, 
 @FEW
 @given(s=schedules)
 def test_torch_namespace_equals_numpy(torch, s):
+    assume(not has_noise(s))
     want = s(FIXED_STEPS)
     got = s(torch.tensor(FIXED_STEPS, dtype=torch.float64), xp=torch)
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
@@ -575,6 +649,7 @@ def test_torch_namespace_equals_numpy(torch, s):
 @FEW
 @given(s=schedules)
 def test_jax_namespace_equals_numpy(jnp, s):
+    assume(not has_noise(s))
     want = s(FIXED_STEPS)
     got = s(jnp.asarray(FIXED_STEPS), xp=jnp)
     assert str(got.dtype) == "float64"

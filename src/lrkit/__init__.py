@@ -7,11 +7,15 @@
 """
 from ._base import MAX_DEPTH, MAX_PARTS, MAX_SPEC, Schedule, from_config
 from ._combinators import add, clip, mul, repeat, sequence, warmup
+from ._decays import inverse_power, one_minus_power, rex, shifted_exponential, tanh
+from ._warps import k_decay, restarts, shift
+from ._noise import noise
 from ._find_lr import LRFinderResult, find_lr
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
 from ._functions import allow_function
 from ._namespace import Namespace, namespace
 from ._plateau import PlateauState, plateau
+from ._greedy import GreedyState, greedy
 from ._recipes import Recipe, cosine_wave, linear_to_zero, multistep, one_cycle, step_decay, wsd
 from ._shapes import (constant, cosine, cosine_restarts, cyclic, exponential, function, inverse_sqrt,
                       inverse_time, linear, linear_cosine, multiplicative, natural_exp, one_minus_sqrt, piecewise_constant,
@@ -28,12 +32,16 @@ __all__ = [
     "constant", "linear", "polynomial", "exponential", "inverse_time", "natural_exp", "inverse_sqrt",
     "cosine", "one_minus_sqrt", "linear_cosine", "piecewise_constant", "piecewise_linear",
     "cosine_restarts", "cyclic", "function", "multiplicative",
+    "one_minus_power", "shifted_exponential", "rex", "tanh", "inverse_power",
     # combinators
     "sequence", "warmup", "repeat", "mul", "add", "clip",
+    "shift", "k_decay", "restarts", "noise",
     # recipes
     "step_decay", "multistep", "one_cycle", "wsd", "linear_to_zero", "cosine_wave",
     # the one stateful, metric-driven controller
     "plateau", "PlateauState",
+    # the raise-and-lower controller (GreedyLR)
+    "greedy", "GreedyState",
     # the LR range test
     "find_lr", "LRFinderResult",
     # which schedule: train under several, compare with statistics

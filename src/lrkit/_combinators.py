@@ -73,13 +73,20 @@ class sequence(Schedule):
         return (min(low for low, _ in found), max(high for _, high in found))
 
 
+_WARMUP_SHAPES = ("linear", "cosine", "exponential", "1-sqrt", "log")
+
+
 @register
 class warmup(Schedule):
-    """Warm up over ``steps`` from ``start`` to ``schedule(0)``, then ``schedule(t - steps)``.
+    """Warm up over ``steps`` from ``start`` to ``peak`` (default ``schedule(0)``), then ``schedule(t - steps)``.
 
-    Shapes, with ``u = t / steps`` and ``peak = schedule(0)``: ``"linear"``
-    ``start + (peak - start) u``; ``"cosine"`` ``start + (peak - start) (1 - cos(pi u)) / 2``;
-    ``"exponential"`` ``start (peak / start) ** u`` (needs ``start > 0``). Continuous at the join.
+    Shapes, with ``u = t / steps``: ``"linear"`` ``start + (peak - start) u``; ``"cosine"``
+    ``start + (peak - start) (1 - cos(pi u)) / 2``; ``"exponential"`` ``start (peak / start) ** u`` (needs
+    ``start > 0``); ``"1-sqrt"`` ``start + (peak - start) (1 - sqrt(1 - u))`` (HF WSD ``warmup_type="1-sqrt"``);
+    ``"log"`` ``start + (peak - start) min(1, log(1 + t) / log(steps))`` (DeepSpeed WarmupLR's default
+    ``warmup_type="log"``: at ``peak`` from ``t = steps - 1``; needs ``steps > 1``). Continuous at the join
+    when ``peak`` is ``schedule(0)``; another ``peak`` (timm's warmup to the base LR over a decay that
+    keeps its own clock: ``warmup(shift(decay, w), steps=w, peak=base)``) jumps there.
 
     >>> s = warmup(cosine(1.0, 0.0, steps=4), steps=2)
     >>> [round(s(t), 4) for t in range(7)]
@@ -89,13 +96,19 @@ class warmup(Schedule):
     steps: float
     start: float = 0.0
     shape: str = "linear"
+    peak: typing.Optional[float] = None
 
     def __post_init__(self):
         check.schedule("schedule", self.schedule)
         self._validate("steps", check.positive)
         self._validate("start", check.non_negative)
-        check.choice("shape", self.shape, ("linear", "cosine", "exponential"))
-        peak = self.schedule(0)
+        check.choice("shape", self.shape, _WARMUP_SHAPES)
+        if self.shape == "log" and not self.steps > 1:
+            raise LrkitValueError(f"a log warmup needs steps > 1 (its ramp is log(1 + t) / log(steps)), "
+                                  f"got steps={self._written('steps')!r}")
+        if self.peak is not None:
+            self._validate("peak", check.non_negative)
+        peak = self.schedule(0) if self.peak is None else self.peak
         if self.shape == "exponential" and (self.start <= 0 or peak <= 0):
             raise LrkitValueError(
                 f"an exponential warmup needs start > 0 and schedule(0) > 0, got start={self._written('start')!r}, "
@@ -108,6 +121,11 @@ class warmup(Schedule):
             ramp = self.start + (self._peak - self.start) * u
         elif self.shape == "cosine":
             ramp = self.start + (self._peak - self.start) * ((1 - xp.cos(math.pi * u)) * 0.5)
+        elif self.shape == "1-sqrt":
+            ramp = self.start + (self._peak - self.start) * (1 - xp.sqrt(xp.maximum(1 - u, 0.0)))
+        elif self.shape == "log":
+            # DeepSpeed's gamma: log(t + 1) times the constant 1 / log(steps), held at 1 from t = steps - 1
+            ramp = self.start + (self._peak - self.start) * xp.minimum((1.0 / math.log(self.steps)) * xp.log(t + 1.0), 1.0)
         elif self._peak / self.start < math.inf:
             ramp = self.start * (self._peak / self.start) ** u
         else:  # peak / start overflows: the same geometric ramp in the log domain
@@ -130,9 +148,9 @@ class warmup(Schedule):
     def cycles(self, offset=0.0, stop=math.inf):
         return self.schedule.cycles(offset + float(self.steps), stop)
 
-    def bounds(self):  # the ramp stays between start and schedule(0)
+    def bounds(self):  # the ramp stays between start and peak (schedule(0) unless given)
         low, high = bounds_of(self.schedule)
-        return (min(low, self.start), max(high, self.start))
+        return (min(low, self.start, self._peak), max(high, self.start, self._peak))
 
 
 @register

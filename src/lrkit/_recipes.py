@@ -7,6 +7,7 @@ import typing
 from . import _checks as check
 from ._base import Schedule, bounds_of, register
 from ._combinators import clip, repeat, sequence, warmup
+from ._decays import one_minus_power, shifted_exponential
 from ._errors import LrkitValueError
 from ._shapes import constant, cosine, exponential, linear, one_minus_sqrt, piecewise_constant
 
@@ -211,8 +212,9 @@ class wsd(Recipe):
     """Warmup-stable-decay (Hägele et al. 2024; Hu et al. 2024 "MiniCPM"): linear warmup over
     ``warmup`` updates, ``peak`` held, then a cooldown of ``decay`` updates to ``end``, ``steps`` in all.
 
-    ``shape``: ``"1-sqrt"`` (``one_minus_sqrt``), ``"linear"``, ``"cosine"`` or ``"exponential"``
-    (geometric from ``peak`` to ``end``, which must then be > 0).
+    ``shape``: ``"1-sqrt"`` (``one_minus_sqrt``), ``"linear"``, ``"cosine"``, ``"exponential"``
+    (geometric from ``peak`` to ``end``, which must then be > 0), ``"1-square"`` (``one_minus_power``) or
+    ``"shifted-exponential"`` (``shifted_exponential``: Megatron-LM's and MiniCPM's ``2 * 0.5**u - 1``).
 
     >>> s = wsd(1.0, steps=10, warmup=2, decay=4, shape="linear")
     >>> [s(t) for t in range(11)]
@@ -230,7 +232,8 @@ class wsd(Recipe):
         self._validate("steps", check.positive)
         self._validate("warmup", check.non_negative)
         self._validate("decay", check.positive)
-        check.choice("shape", self.shape, ("1-sqrt", "linear", "cosine", "exponential"))
+        check.choice("shape", self.shape, ("1-sqrt", "linear", "cosine", "exponential", "1-square",
+                                           "shifted-exponential"))
         self._validate("end", check.non_negative)
         if self.end > self.peak:
             raise LrkitValueError(f"end must be <= peak for a decay, got end={self._written('end')!r} > peak={self._written('peak')!r}")
@@ -243,6 +246,8 @@ class wsd(Recipe):
             if self.end <= 0:
                 raise LrkitValueError(f"an exponential cooldown needs end > 0, got end={self._written('end')!r}")
             cooldown = clip(exponential(peak, end / peak, steps=decay), floor=end)
+        elif self.shape in ("1-square", "shifted-exponential"):
+            cooldown = (one_minus_power if self.shape == "1-square" else shifted_exponential)(peak, end, steps=decay)
         else:
             cooldown = {"1-sqrt": one_minus_sqrt, "linear": linear, "cosine": cosine}[self.shape](
                 peak, end, steps=decay)

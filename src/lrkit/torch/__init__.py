@@ -51,9 +51,11 @@ from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._composite import ChainedScheduler, SequentialLR
 from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 from ._distributed import reduce_metric
+from ._greedy import GreedyLR
 from ._range_test import RestoreError, find_lr
 from ._reduce_on_plateau import ReduceLROnPlateau
 from ._schedule_lr import ScheduleLR
+from ._swa import SWALR
 from ._scheduler import EPOCH_DEPRECATION_WARNING, STATE_FORMAT, LRScheduler  # noqa: F401
 from ._shootout_task import MnistTask, mnist_shootout
 from ._simple import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR, LinearLR, MultiplicativeLR,
@@ -64,6 +66,10 @@ __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
     "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CyclicLR", "OneCycleLR",
     "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "ScheduleLR",
+    # torch.optim.swa_utils.SWALR
+    "SWALR",
+    # transformers' raise-and-lower scheduler on lrkit.greedy
+    "GreedyLR",
     # distributed jobs, checkpoints, trainers
     "reduce_metric", "save_checkpoint", "load_checkpoint", "CheckpointError", "prepare_for_accelerate",
     "lightning_plateau_callback", "hf_plateau_callback", "HFScheduleMixin",

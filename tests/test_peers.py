@@ -35,15 +35,19 @@ EXAMPLES = {
     "hf.cosine_with_min_lr": "hf.cosine_with_min_lr(num_warmup_steps=100, num_training_steps=1000, min_lr_rate=0.1)",
     "hf.get_cosine_with_min_lr_schedule_with_warmup":
         "hf.get_cosine_with_min_lr_schedule_with_warmup(10, 100, min_lr=0.01, lr=0.1)",
+    "hf.cosine_warmup_with_min_lr": "hf.cosine_warmup_with_min_lr(10, 100, min_lr_rate=0.05)",
+    "hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate":
+        "hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(10, 100, min_lr=0.01, warmup_lr_rate=0.1, lr=0.1)",
     "hf.warmup_stable_decay": "hf.warmup_stable_decay(10, 20, num_training_steps=100, decay_type='1-sqrt')",
-    "hf.get_wsd_schedule": "hf.get_wsd_schedule(10, 20, num_stable_steps=50, warmup_type='cosine', min_lr_ratio=0.1)",
+    "hf.get_wsd_schedule": "hf.get_wsd_schedule(10, 20, num_stable_steps=50, warmup_type='1-sqrt', min_lr_ratio=0.1)",
     "hf.get_scheduler": "hf.get_scheduler('cosine', num_warmup_steps=10, num_training_steps=100, "
                         "scheduler_specific_kwargs={'num_cycles': 1})",
 }
 
 #: Peer names that give a controller, not a schedule (Python only: a spec describes a schedule).
 CONTROLLERS = {"hf.reduce_lr_on_plateau": "hf.reduce_lr_on_plateau(patience=3)",
-               "hf.get_reduce_on_plateau_schedule": "hf.get_reduce_on_plateau_schedule()"}
+               "hf.get_reduce_on_plateau_schedule": "hf.get_reduce_on_plateau_schedule()",
+               "hf.greedy": "hf.greedy(factor=0.5)", "hf.get_greedy_schedule": "hf.get_greedy_schedule()"}
 
 
 def test_every_peer_name_has_an_example():

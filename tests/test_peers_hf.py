@@ -121,7 +121,21 @@ def test_cosine_with_min_lr(given):
            lambda lr, **k: hf.cosine_with_min_lr(lr=lr, **k), draw, n_min=1200)
 
 
-@pytest.mark.parametrize("warmup_type", ["linear", "cosine"])
+@pytest.mark.parametrize("given", ["min_lr", "min_lr_rate"])
+@pytest.mark.parametrize("warmup_lr_rate", [None, "random"])
+def test_cosine_warmup_with_min_lr(given, warmup_lr_rate):
+    def draw(rng, i, lr):
+        rate = float(rng.uniform(0.0, 0.9))
+        low = {"min_lr": rate * lr} if given == "min_lr" else {"min_lr_rate": rate}
+        start = None if warmup_lr_rate is None else float(rng.uniform(0.0, 1.0))
+        return _with(rng, i, lr, num_cycles=float(rng.choice([0.5, rng.uniform(0.2, 2.0)])), warmup_lr_rate=start,
+                     **low)
+    _check(f"cosine_warmup_with_min_lr-{given}-{warmup_lr_rate}",
+           transformers.get_cosine_with_min_lr_schedule_with_warmup_lr_rate,
+           lambda lr, **k: hf.cosine_warmup_with_min_lr(lr=lr, **k), draw, n_min=1200)
+
+
+@pytest.mark.parametrize("warmup_type", ["linear", "cosine", "1-sqrt"])
 @pytest.mark.parametrize("decay_type", ["linear", "cosine", "1-sqrt"])
 def test_warmup_stable_decay(warmup_type, decay_type):
     def draw(rng, i, lr):
@@ -141,13 +155,14 @@ def test_warmup_stable_decay(warmup_type, decay_type):
 
 @pytest.mark.parametrize("name", ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
                                   "constant_with_warmup", "inverse_sqrt", "cosine_with_min_lr",
-                                  "warmup_stable_decay"])
+                                  "cosine_warmup_with_min_lr", "warmup_stable_decay"])
 def test_get_scheduler(name):
     """hf.get_scheduler(name, ...) equals transformers.get_scheduler(name, optimizer, ...), its
     scheduler_specific_kwargs included."""
     extra = {"cosine": {"num_cycles": 1.5}, "cosine_with_restarts": {"num_cycles": 3},
              "polynomial": {"lr_end": 1e-4, "power": 2.0}, "inverse_sqrt": {"timescale": 40},
-             "cosine_with_min_lr": {"min_lr_rate": 0.1}, "warmup_stable_decay": {"num_decay_steps": 50}}.get(name)
+             "cosine_with_min_lr": {"min_lr_rate": 0.1}, "cosine_warmup_with_min_lr": {"min_lr": 1e-3},
+             "warmup_stable_decay": {"num_decay_steps": 50}}.get(name)
     lr = 0.01
     peer = hf.get_scheduler(name, num_warmup_steps=20, num_training_steps=300, scheduler_specific_kwargs=extra,
                             lr=lr)
@@ -183,6 +198,33 @@ def test_reduce_lr_on_plateau_is_torchs_rule():
             if state.reductions > before:
                 lr = ctl.reduce(lr)
             assert math.isclose(lr, opt.param_groups[0]["lr"], rel_tol=1e-12), kwargs
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_greedy_is_transformers_greedylr(seed):
+    """hf.greedy(**kwargs) (lrkit.greedy with transformers' defaults and rule) raises and cuts the LRs of
+    every param group as transformers.get_scheduler("greedy", ...) does over a random metric sequence."""
+    torch = pytest.importorskip("torch")
+    rng = rng_for(f"hf-greedy-{seed}")
+    kwargs = {} if seed == 0 else dict(
+        mode=str(rng.choice(["min", "max"])), factor=float(rng.uniform(0.3, 0.99)), patience=int(rng.integers(0, 4)),
+        threshold=float(rng.choice([1e-6, 0.01])), threshold_mode=str(rng.choice(["abs", "rel"])),
+        cooldown=int(rng.integers(0, 3)), warmup=int(rng.integers(0, 3)), min_lr=1e-3, max_lr=[1.0, 0.5],
+        smooth=bool(rng.integers(0, 2)), window_size=int(rng.integers(1, 6)), reset_start=int(rng.integers(1, 6)))
+    lrs = [0.1, 0.05]
+    opt = torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": lr} for lr in lrs], lr=lrs[0])
+    ref = transformers.get_scheduler("greedy", opt, scheduler_specific_kwargs=kwargs)
+    ctl = hf.get_scheduler("greedy", scheduler_specific_kwargs=kwargs)
+    state = ctl.init(lrs)
+    level, moves = 5.0, 0
+    for k in range(400):
+        level += float(rng.choice([-0.1, 0.1, 0.0])) + float(rng.normal(0, 0.05))
+        ref.step(level)
+        new = ctl.update(state, level)
+        moves += new.lrs != state.lrs
+        state = new
+        assert list(state.lrs) == [g["lr"] for g in opt.param_groups], (kwargs, k)
+    assert moves > 0
 
 
 @pytest.mark.parametrize("call, message", [

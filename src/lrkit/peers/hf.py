@@ -3,8 +3,8 @@
 One class per ``transformers.SchedulerType`` name (``linear``, ``cosine``, ``cosine_with_restarts``,
 ``polynomial``, ``constant``, ``constant_with_warmup``, ``inverse_sqrt``, ``cosine_with_min_lr``,
 ``cosine_warmup_with_min_lr``, ``warmup_stable_decay``), each also under its ``get_*_schedule*`` name,
-and ``get_scheduler(name, ...)``. ``reduce_lr_on_plateau`` (``get_reduce_on_plateau_schedule``) gives
-lrkit's plateau controller with torch's rules. The arguments are transformers' own, without the
+and ``get_scheduler(name, ...)``. ``reduce_lr_on_plateau`` (``get_reduce_on_plateau_schedule``) and
+``greedy`` (``get_greedy_schedule``) give lrkit's plateau and greedy controllers with transformers' rules. The arguments are transformers' own, without the
 optimizer: ``lr`` is the optimizer's LR (``optimizer.defaults["lr"]``, default 1.0: the ``LambdaLR``
 multiplier itself). The value at step k is ``lr * lr_lambda(k)``, transformers' LR at its step k.
 
@@ -21,7 +21,9 @@ from .. import _checks as check
 from .._combinators import sequence, warmup
 from .._errors import LrkitValueError, excerpt
 from .._peers import Peer, peer, peer_function, phases, steps, then
+from .._greedy import greedy as _greedy
 from .._plateau import plateau
+from .._warps import shift
 from .._recipes import cosine_wave
 from .._shapes import constant as _constant
 from .._shapes import cosine as _cosine
@@ -30,12 +32,12 @@ from .._shapes import polynomial as _polynomial
 
 __all__ = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
            "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
-           "warmup_stable_decay", "get_scheduler", "HF_LAMBDAS",
+           "warmup_stable_decay", "greedy", "get_scheduler", "HF_LAMBDAS", "SCHEDULER_TYPES",
            "get_linear_schedule_with_warmup", "get_cosine_schedule_with_warmup",
            "get_cosine_with_hard_restarts_schedule_with_warmup", "get_polynomial_decay_schedule_with_warmup",
            "get_constant_schedule", "get_constant_schedule_with_warmup", "get_inverse_sqrt_schedule",
            "get_reduce_on_plateau_schedule", "get_cosine_with_min_lr_schedule_with_warmup",
-           "get_cosine_with_min_lr_schedule_with_warmup_lr_rate", "get_wsd_schedule"]
+           "get_cosine_with_min_lr_schedule_with_warmup_lr_rate", "get_wsd_schedule", "get_greedy_schedule"]
 
 
 class _HF(Peer):
@@ -249,10 +251,44 @@ class cosine_with_min_lr(_MinLR):
         return self._ramp(self._wave(lr, rate * lr, max(1, n - w)), w)
 
 
+@peer("hf", "get_cosine_with_min_lr_schedule_with_warmup_lr_rate")
+class cosine_warmup_with_min_lr(_MinLR):
+    """transformers' ``cosine_warmup_with_min_lr`` (``get_cosine_with_min_lr_schedule_with_warmup_lr_rate``):
+    a warmup that ends at ``lr`` on its last step, ``lr * (t + 1) / max(1, w)`` (or, with ``warmup_lr_rate``
+    ``r0``, ``lr * (r0 + (1 - r0) * t / max(1, w - 1))``), then the cosine of ``cosine_with_min_lr`` one step
+    in: ``p = (t - w + 1) / max(1, N - w)`` (lrkit's ``shift`` by 1; without warmup too).
+
+    >>> s = cosine_warmup_with_min_lr(2, 6, min_lr_rate=0.0)
+    >>> [round(s(t), 4) for t in range(7)]
+    [0.5, 1.0, 0.8536, 0.5, 0.1464, 0.0, 0.1464]
+    """
+    num_warmup_steps: int
+    num_training_steps: int
+    num_cycles: float = 0.5
+    min_lr: float = None
+    min_lr_rate: float = None
+    warmup_lr_rate: float = None
+    lr: float = 1.0
+
+    def _expand(self):
+        self._steps("num_warmup_steps", "num_training_steps")
+        self._validate("num_cycles", check.non_negative)
+        lr, w, n = self._lr(), self._written("num_warmup_steps"), self._written("num_training_steps")
+        body = shift(self._wave(lr, self._min_rate() * lr, max(1, n - w)), steps=1)
+        if w == 0:
+            return body
+        if self.warmup_lr_rate is None:
+            ramp = shift(_linear(0.0, lr, steps=w), steps=1)
+        else:
+            self._validate("warmup_lr_rate", check.non_negative)
+            ramp = _linear(self._written("warmup_lr_rate") * lr, lr, steps=max(1, w - 1))
+        return sequence([ramp, body], boundaries=[w])
+
+
 @peer("hf", "get_wsd_schedule")
 class warmup_stable_decay(_HF):
     """transformers' ``warmup_stable_decay`` (``get_wsd_schedule``): a warmup of ``num_warmup_steps``
-    from ``min_lr_ratio * lr`` (``warmup_type`` "linear" or "cosine"), ``lr`` held for
+    from ``min_lr_ratio * lr`` (``warmup_type`` "linear", "cosine" or "1-sqrt"), ``lr`` held for
     ``num_stable_steps`` (default ``num_training_steps - num_warmup_steps - num_decay_steps``), a decay
     of ``num_decay_steps`` to ``min_lr_ratio * lr`` (``decay_type`` "linear", "cosine" with
     ``num_cycles``, or "1-sqrt"), then ``min_lr_ratio * lr``.
@@ -282,7 +318,7 @@ class warmup_stable_decay(_HF):
             if self.num_training_steps is not None:
                 warnings.warn("Both num_training_steps and num_stable_steps are specified. num_stable_steps "
                               "will be used.", stacklevel=4)
-        check.choice("warmup_type", self.warmup_type, ("linear", "cosine"))
+        check.choice("warmup_type", self.warmup_type, ("linear", "cosine", "1-sqrt"))
         check.choice("decay_type", self.decay_type, ("linear", "cosine", "1-sqrt"))
         self._validate("min_lr_ratio", check.non_negative)
         if self.min_lr_ratio > 1:
@@ -330,6 +366,22 @@ def reduce_lr_on_plateau(mode="min", factor=0.1, patience=10, threshold=1e-4, th
                    threshold_rule="torch")
 
 
+@peer_function("hf", "get_greedy_schedule")
+def greedy(mode="min", factor=0.95, patience=10, threshold=1e-6, threshold_mode="abs", cooldown=0, warmup=0,
+           min_lr=1e-3, max_lr=1.0, eps=1e-8, smooth=False, window_size=50, reset_start=500):
+    """transformers' ``greedy`` (``get_greedy_schedule``, ``GreedyLR``): its raise-and-lower rules with its
+    own defaults, as lrkit's :class:`lrkit.greedy` controller with torch's threshold rule (a controller, not
+    a schedule: ``lrkit.torch.GreedyLR`` drives an optimizer with it).
+
+    >>> greedy(patience=2).factor
+    0.95
+    """
+    return _greedy(mode=mode, factor=factor, patience=patience, threshold=threshold, threshold_mode=threshold_mode,
+                   cooldown=cooldown, warmup=warmup, min_lr=tuple(min_lr) if isinstance(min_lr, list) else min_lr,
+                   max_lr=tuple(max_lr) if isinstance(max_lr, list) else max_lr, eps=eps, smooth=smooth,
+                   window_size=window_size, reset_start=reset_start, threshold_rule="torch")
+
+
 get_linear_schedule_with_warmup = linear
 get_cosine_schedule_with_warmup = cosine
 get_cosine_with_hard_restarts_schedule_with_warmup = cosine_with_restarts
@@ -340,6 +392,8 @@ get_inverse_sqrt_schedule = inverse_sqrt
 get_reduce_on_plateau_schedule = reduce_lr_on_plateau
 get_cosine_with_min_lr_schedule_with_warmup = cosine_with_min_lr
 get_wsd_schedule = warmup_stable_decay
+get_cosine_with_min_lr_schedule_with_warmup_lr_rate = cosine_warmup_with_min_lr
+get_greedy_schedule = greedy
 
 @peer_function("hf")
 def get_scheduler(name, num_warmup_steps=None, num_training_steps=None, scheduler_specific_kwargs=None, lr=1.0):
@@ -375,7 +429,8 @@ def get_scheduler(name, num_warmup_steps=None, num_training_steps=None, schedule
 SCHEDULER_TYPES = {"linear": linear, "cosine": cosine, "cosine_with_restarts": cosine_with_restarts,
                    "polynomial": polynomial, "constant": constant, "constant_with_warmup": constant_with_warmup,
                    "inverse_sqrt": inverse_sqrt, "reduce_lr_on_plateau": reduce_lr_on_plateau,
-                   "cosine_with_min_lr": cosine_with_min_lr, "warmup_stable_decay": warmup_stable_decay}
+                   "cosine_with_min_lr": cosine_with_min_lr, "cosine_warmup_with_min_lr": cosine_warmup_with_min_lr,
+                   "warmup_stable_decay": warmup_stable_decay, "greedy": greedy}
 
 
 def _polynomial_lambda(keywords, base_lr):
@@ -405,5 +460,7 @@ HF_LAMBDAS = {
         lambda keywords, base_lr: cosine_with_restarts(**keywords, lr=base_lr),
     "_get_polynomial_decay_schedule_with_warmup_lr_lambda": _polynomial_lambda,
     "_get_inverse_sqrt_schedule_lr_lambda": lambda keywords, base_lr: inverse_sqrt(**keywords, lr=base_lr),
+    "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda":
+        lambda keywords, base_lr: cosine_warmup_with_min_lr(**keywords, lr=base_lr),
     "_get_wsd_scheduler_lambda": lambda keywords, base_lr: warmup_stable_decay(**keywords, lr=base_lr),
 }

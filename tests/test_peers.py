@@ -42,12 +42,31 @@ EXAMPLES = {
     "hf.get_wsd_schedule": "hf.get_wsd_schedule(10, 20, num_stable_steps=50, warmup_type='1-sqrt', min_lr_ratio=0.1)",
     "hf.get_scheduler": "hf.get_scheduler('cosine', num_warmup_steps=10, num_training_steps=100, "
                         "scheduler_specific_kwargs={'num_cycles': 1})",
+    # timm
+    "timm.cosine": "timm.cosine(100, lr_min=1e-5, cycle_mul=2.0, cycle_decay=0.5, cycle_limit=3, warmup_t=5, "
+                   "warmup_lr_init=1e-6, k_decay=1.5, lr=0.1)",
+    "timm.CosineLRScheduler": "timm.CosineLRScheduler(t_initial=50, warmup_t=5, warmup_prefix=True, lr=0.1)",
+    "timm.tanh": "timm.tanh(100, lb=-6.0, ub=4.0, lr_min=1e-4, cycle_limit=2, lr=0.1)",
+    "timm.TanhLRScheduler": "timm.TanhLRScheduler(100, warmup_t=10, lr=0.1)",
+    "timm.poly": "timm.poly(100, power=2.0, warmup_t=5, noise_range_t=[20, 60], noise_pct=0.2, lr=0.1)",
+    "timm.PolyLRScheduler": "timm.PolyLRScheduler(100, lr=0.1)",
+    "timm.step": "timm.step(2.5, decay_rate=0.5, warmup_t=3, lr=0.1)",
+    "timm.StepLRScheduler": "timm.StepLRScheduler(30, decay_rate=0.1, lr=0.1)",
+    "timm.multistep": "timm.multistep([30, 60, 90], decay_rate=0.1, lr=0.1)",
+    "timm.MultiStepLRScheduler": "timm.MultiStepLRScheduler([10, 20], warmup_t=5, warmup_prefix=False, lr=0.1)",
+    "timm.wsd": "timm.wsd(100, 20, lr_min=1e-5, decay_fn='exp', warmup_t=10, lr=0.1)",
+    "timm.WSDLRScheduler": "timm.WSDLRScheduler(100, 20, stable_fn='power', stable_timescale=10.0, lr=0.1)",
+    "timm.rsqrt": "timm.rsqrt(100, 20, warmup_t=10, lr=0.1)",
+    "timm.constant": "timm.constant(warmup_t=5, warmup_lr_init=1e-5, lr=0.1)",
+    "timm.create_scheduler_v2": "timm.create_scheduler_v2('cosine', num_epochs=30, warmup_epochs=3, "
+                                "step_on_epochs=False, updates_per_epoch=10, lr=0.1)",
 }
 
 #: Peer names that give a controller, not a schedule (Python only: a spec describes a schedule).
 CONTROLLERS = {"hf.reduce_lr_on_plateau": "hf.reduce_lr_on_plateau(patience=3)",
                "hf.get_reduce_on_plateau_schedule": "hf.get_reduce_on_plateau_schedule()",
-               "hf.greedy": "hf.greedy(factor=0.5)", "hf.get_greedy_schedule": "hf.get_greedy_schedule()"}
+               "hf.greedy": "hf.greedy(factor=0.5)", "hf.get_greedy_schedule": "hf.get_greedy_schedule()",
+               "timm.plateau": "timm.plateau(patience_t=3)", "timm.PlateauLRScheduler": "timm.PlateauLRScheduler()"}
 
 
 def test_every_peer_name_has_an_example():

@@ -60,6 +60,27 @@ EXAMPLES = {
     "timm.constant": "timm.constant(warmup_t=5, warmup_lr_init=1e-5, lr=0.1)",
     "timm.create_scheduler_v2": "timm.create_scheduler_v2('cosine', num_epochs=30, warmup_epochs=3, "
                                 "step_on_epochs=False, updates_per_epoch=10, lr=0.1)",
+    # optax
+    "optax.constant_schedule": "optax.constant_schedule(0.1)",
+    "optax.linear_schedule": "optax.linear_schedule(0.1, 0.0, 1000, transition_begin=100)",
+    "optax.polynomial_schedule": "optax.polynomial_schedule(0.1, 0.001, 2.0, 1000, transition_begin=50)",
+    "optax.exponential_decay": "optax.exponential_decay(0.1, 100, 0.5, transition_begin=50, staircase=True, "
+                               "end_value=0.001)",
+    "optax.cosine_decay_schedule": "optax.cosine_decay_schedule(0.1, 1000, alpha=0.1, exponent=2.0)",
+    "optax.warmup_constant_schedule": "optax.warmup_constant_schedule(0.0, 0.1, 100)",
+    "optax.warmup_cosine_decay_schedule": "optax.warmup_cosine_decay_schedule(0.0, 0.1, 100, 1000, end_value=1e-4)",
+    "optax.warmup_exponential_decay_schedule": "optax.warmup_exponential_decay_schedule(0.0, 0.1, 100, 50, 0.9, "
+                                               "end_value=1e-3)",
+    "optax.piecewise_constant_schedule": "optax.piecewise_constant_schedule(0.1, {300: 0.1, 600: 0.1})",
+    "optax.piecewise_interpolate_schedule": "optax.piecewise_interpolate_schedule('cosine', 0.1, "
+                                            "{100: 2.0, 600: 0.01})",
+    "optax.linear_onecycle_schedule": "optax.linear_onecycle_schedule(1000, 0.1)",
+    "optax.cosine_onecycle_schedule": "optax.cosine_onecycle_schedule(1000, 0.1, pct_start=0.25)",
+    "optax.sgdr_schedule": "optax.sgdr_schedule([{'init_value': 0.0, 'peak_value': 0.1, 'warmup_steps': 10, "
+                           "'decay_steps': 100}, {'init_value': 0.0, 'peak_value': 0.05, 'warmup_steps': 10, "
+                           "'decay_steps': 200, 'end_value': 1e-4}])",
+    "optax.join_schedules": "optax.join_schedules([optax.linear_schedule(0.0, 0.1, 100), "
+                            "optax.cosine_decay_schedule(0.1, 900)], [100])",
 }
 
 #: Peer names that give a controller, not a schedule (Python only: a spec describes a schedule).

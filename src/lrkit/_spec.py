@@ -81,7 +81,7 @@ def _where(node, spec):
     return f"at column {node.col_offset + 1} of {_near(spec, node.col_offset)}"
 
 
-def _value(node, spec, depth):
+def _value(node, spec, depth, dicts=False):
     if depth > _MAX_TREE:
         raise SpecError(f"spec nests more than {MAX_DEPTH} schedules deep (lrkit.MAX_DEPTH) {_where(node, spec)}")
     depth += 1
@@ -93,7 +93,12 @@ def _value(node, spec, depth):
             raise SpecError(f"unary minus applies to numbers only, {_where(node, spec)}")
         return -operand if isinstance(node.op, ast.USub) else operand
     if isinstance(node, (ast.List, ast.Tuple)):
-        return tuple(_value(item, spec, depth) for item in node.elts)
+        return tuple(_value(item, spec, depth, dicts) for item in node.elts)
+    if isinstance(node, ast.Dict) and dicts:  # a peer's dict argument (hf's scheduler_specific_kwargs, optax's
+        # boundaries_and_scales): constant keys, values as anywhere
+        if not all(isinstance(k, ast.Constant) and type(k.value) in (str, int, float) for k in node.keys):
+            raise SpecError(f"a dict in a spec has constant string or number keys only, {_where(node, spec)}")
+        return {k.value: _value(v, spec, depth, dicts) for k, v in zip(node.keys, node.values)}
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
         parts = [_value(node.left, spec, depth), _value(node.right, spec, depth)]
         return _call_schedule(_OPERATORS[type(node.op)], parts, {}, node, spec)
@@ -111,12 +116,13 @@ def _value(node, spec, depth):
             raise SpecError(f"unknown schedule {excerpt(node.func.id)} {_where(node, spec)}; known: {_names()}")
         if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
             raise SpecError(f"* and ** arguments are not allowed, {_where(node, spec)}")
-        args = [_argument(a, spec, depth, cls) for a in node.args]
+        dicts = isinstance(node.func, ast.Attribute)  # a peer's call may take dicts
+        args = [_value(a, spec, depth, dicts) for a in node.args]
         kwargs = {}
         for k in node.keywords:
             if k.arg in kwargs:
                 raise SpecError(f"keyword {excerpt(k.arg)} is given twice {_where(k.value, spec)}")
-            kwargs[k.arg] = _argument(k.value, spec, depth, cls)
+            kwargs[k.arg] = _value(k.value, spec, depth, dicts)
         return _call_schedule(cls, args, kwargs, node, spec)
     if isinstance(node, ast.Name):
         raise SpecError(f"unknown name {excerpt(node.id)} {_where(node, spec)}; write a call such as "
@@ -124,16 +130,6 @@ def _value(node, spec, depth):
     token = ast.get_source_segment(spec, node) or type(node).__name__
     raise SpecError(f"{excerpt(token)} is not allowed in a spec {_where(node, spec)}; allowed: schedule calls, "
                     f"numbers, strings, lists, True/False/None, unary minus, * and +")
-
-
-def _argument(node, spec, depth, cls):
-    """An argument of a call: a value, or for a peer function (not a class: ``hf.get_scheduler``) also a
-    dict with string keys, the keyword arguments it passes on (``scheduler_specific_kwargs``)."""
-    if isinstance(node, ast.Dict) and not isinstance(cls, type):
-        if not all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys):
-            raise SpecError(f"a dict in a spec has string keys only, {_where(node, spec)}")
-        return {k.value: _value(v, spec, depth) for k, v in zip(node.keys, node.values)}
-    return _value(node, spec, depth)
 
 
 def _call_schedule(cls, args, kwargs, node, spec):

@@ -81,6 +81,13 @@ EXAMPLES = {
                            "'decay_steps': 200, 'end_value': 1e-4}])",
     "optax.join_schedules": "optax.join_schedules([optax.linear_schedule(0.0, 0.1, 100), "
                             "optax.cosine_decay_schedule(0.1, 900)], [100])",
+    # Keras
+    "keras.ExponentialDecay": "keras.ExponentialDecay(0.1, 100, 0.96, staircase=True)",
+    "keras.PiecewiseConstantDecay": "keras.PiecewiseConstantDecay([100, 200], [0.1, 0.01, 0.001])",
+    "keras.PolynomialDecay": "keras.PolynomialDecay(0.1, 1000, end_learning_rate=1e-4, power=2.0, cycle=True)",
+    "keras.InverseTimeDecay": "keras.InverseTimeDecay(0.1, 100, 0.5)",
+    "keras.CosineDecay": "keras.CosineDecay(0.0, 900, alpha=0.01, warmup_target=0.1, warmup_steps=100)",
+    "keras.CosineDecayRestarts": "keras.CosineDecayRestarts(0.1, 100, t_mul=2.0, m_mul=0.8, alpha=0.01)",
 }
 
 #: Peer names that give a controller, not a schedule (Python only: a spec describes a schedule).

@@ -88,6 +88,14 @@ EXAMPLES = {
     "keras.InverseTimeDecay": "keras.InverseTimeDecay(0.1, 100, 0.5)",
     "keras.CosineDecay": "keras.CosineDecay(0.0, 900, alpha=0.01, warmup_target=0.1, warmup_steps=100)",
     "keras.CosineDecayRestarts": "keras.CosineDecayRestarts(0.1, 100, t_mul=2.0, m_mul=0.8, alpha=0.01)",
+    # DeepSpeed
+    "deepspeed.WarmupLR": "deepspeed.WarmupLR(warmup_min_lr=0.0, warmup_max_lr=0.001, warmup_num_steps=100)",
+    "deepspeed.WarmupDecayLR": "deepspeed.WarmupDecayLR(1000, warmup_max_lr=0.001, warmup_num_steps=100, "
+                               "warmup_type='linear')",
+    "deepspeed.WarmupCosineLR": "deepspeed.WarmupCosineLR(1000, warmup_num_steps=100, lr=0.001)",
+    "deepspeed.OneCycle": "deepspeed.OneCycle(1e-4, 1e-3, cycle_first_step_size=200, decay_lr_rate=0.1, "
+                          "decay_step_size=50)",
+    "deepspeed.LRRangeTest": "deepspeed.LRRangeTest(lr_range_test_min_lr=1e-4, lr_range_test_step_size=100)",
 }
 
 #: Peer names that give a controller, not a schedule (Python only: a spec describes a schedule).

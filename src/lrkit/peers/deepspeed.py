@@ -197,6 +197,9 @@ class LRRangeTest(_DeepSpeed):
         top = low + low * rate * (RANGE_TEST_HORIZON / size)
         return shift(linear(low, top, steps=RANGE_TEST_HORIZON), steps=1)
 
+    def span(self):  # a range test is looked at over a few of its step sizes, not up to the horizon
+        return 10 * self.lr_range_test_step_size
+
 
 _TYPES = {"WarmupLR": WarmupLR, "WarmupDecayLR": WarmupDecayLR, "WarmupCosineLR": WarmupCosineLR,
           "OneCycle": OneCycle, "LRRangeTest": LRRangeTest}

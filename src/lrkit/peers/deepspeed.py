@@ -197,7 +197,10 @@ class LRRangeTest(_DeepSpeed):
         top = low + low * rate * (RANGE_TEST_HORIZON / size)
         return shift(linear(low, top, steps=RANGE_TEST_HORIZON), steps=1)
 
-    def span(self):  # a range test is looked at over a few of its step sizes, not up to the horizon
+    def end_step(self):  # DeepSpeed's line never settles (lrkit's holds only after ~1.1e12 steps)
+        return None if self.lr_range_test_step_rate else 0.0
+
+    def span(self):  # a range test is looked at over a few of its step sizes
         return 10 * self.lr_range_test_step_size
 
 

@@ -96,6 +96,16 @@ EXAMPLES = {
     "deepspeed.OneCycle": "deepspeed.OneCycle(1e-4, 1e-3, cycle_first_step_size=200, decay_lr_rate=0.1, "
                           "decay_step_size=50)",
     "deepspeed.LRRangeTest": "deepspeed.LRRangeTest(lr_range_test_min_lr=1e-4, lr_range_test_step_size=100)",
+    # Megatron-LM
+    "megatron.OptimizerParamScheduler": "megatron.OptimizerParamScheduler(0.0, 3e-4, 3e-5, 100, 1000, 'WSD', "
+                                        "wsd_decay_steps=200, lr_wsd_decay_style='exponential')",
+    "megatron.wd_schedule": "megatron.wd_schedule(0.01, 0.1, 1000, 'cosine')",
+    # OLMo-core
+    "olmo.WSD": "olmo.WSD(warmup=100, decay=200, decay_fraction=None, t_max=1000, lr=3e-4)",
+    "olmo.PowerLR": "olmo.PowerLR(warmup=100, t_max=1000, lr=3e-4)",
+    "olmo.CosWithWarmup": "olmo.CosWithWarmup(warmup_fraction=0.1, t_max=1000, lr=3e-4)",
+    "olmo.LinearWithWarmup": "olmo.LinearWithWarmup(alpha_f=0.0, t_max=1000, warmup=100, lr=3e-4)",
+    "olmo.InvSqrtWithWarmup": "olmo.InvSqrtWithWarmup(warmup=100, lr=3e-4)",
 }
 
 #: Peer names that give a controller, not a schedule (Python only: a spec describes a schedule).

@@ -172,3 +172,75 @@ def test_get_scheduler_greedy_is_the_same_class_api():
     ours = GreedyLR(optimizer([0.1]))
     public = {n for n in dir(theirs) if not n.startswith("_")} | {"_last_lr", "_init_lrs"}
     assert public <= {n for n in dir(ours) if not n.startswith("__")}, public - set(dir(ours))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_as_a_stage_of_schedule_lr(seed):
+    """ScheduleLR(opt, constant(1.0), relative=True, plateau=lrkit.greedy(...)) is transformers' GreedyLR, and
+    the distributed reduction and the state_dict are ScheduleLR's; over a cosine the stage multiplies it."""
+    from lrkit.torch import ScheduleLR
+    rng = random.Random(300 + seed)
+    lrs = [rng.uniform(0.01, 1.0) for _ in range(2)]
+    config = random_config(rng, 2)
+    theirs = hf.GreedyLR(optimizer(lrs), **config)
+    opt = optimizer(lrs)
+    ctl = lrkit.greedy(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()},
+                       nonfinite="bad", threshold_rule="torch")
+    ours = ScheduleLR(opt, lrkit.constant(1.0), relative=True, plateau=ctl)
+    metrics = random_metrics(rng, 300)
+    for i, m in enumerate(metrics):
+        opt.step()
+        ours.step()
+        theirs.step(m)
+        ours.report(m)
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in theirs.optimizer.param_groups], (config, i)
+        if i == 150:
+            saved = ours.state_dict()
+    opt2 = optimizer(lrs)
+    resumed = ScheduleLR(opt2, lrkit.constant(1.0), relative=True, plateau=ctl)
+    resumed.load_state_dict(saved)
+    assert resumed.plateau_state == lrkit.GreedyState.from_dict(saved["plateau"])
+    cosine = ScheduleLR(optimizer([0.5, 0.5]), lrkit.cosine(1.0, 0.0, steps=100), relative=True,
+                        plateau=lrkit.greedy(factor=0.5, patience=0, max_lr=10.0))
+    cosine.optimizer.step()
+    cosine.step()
+    cosine.report(1.0)  # an improvement on the fresh best: a raise, x2
+    assert cosine.get_last_lr() == [2 * 0.5 * lrkit.cosine(1.0, 0.0, steps=100)(1)] * 2
+
+
+def test_ranks_take_identical_decisions_equal_to_one_process_fed_the_mean_metric(tmp_path):
+    """3 ranks (gloo), each with its own metric, reduce="mean": every rank applies the same LRs, those of
+    transformers' GreedyLR in one process fed the mean of the ranks' metrics; with reduce=None (2 ranks) each
+    rank decides on its own metric and they differ."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from _greedy_dist_worker import metric
+    here = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(os.path.dirname(here), "src"), here,
+                                                         os.environ.get("PYTHONPATH", "")])}
+    results = {}
+    for reduce in ("mean", "None"):
+        out = tmp_path / reduce
+        out.mkdir()
+        store = tmp_path / f"store-{reduce}"
+        world = 3 if reduce == "mean" else 2
+        procs = [subprocess.Popen([sys.executable, os.path.join(here, "_greedy_dist_worker.py"), str(r), str(world),
+                                   str(store), str(out), reduce], env=env) for r in range(world)]
+        assert all(p.wait(timeout=300) == 0 for p in procs)
+        results[reduce] = [json.loads((out / f"rank{r}.json").read_text()) for r in range(world)]
+    mean = results["mean"]
+    assert mean[0] == mean[1] == mean[2]
+    theirs = hf.GreedyLR(optimizer([0.1]), factor=0.5, patience=1, cooldown=1, min_lr=0.01, max_lr=1.0, smooth=True,
+                         window_size=3)
+    expected = []
+    for epoch in range(60):
+        values = [metric(r, epoch) for r in range(3)]
+        theirs.step(math.fsum(values) / 3)
+        lr = theirs.optimizer.param_groups[0]["lr"].hex()
+        expected.append([lr, lr])
+    assert mean[0] == expected
+    assert len({lr for row in expected for lr in row}) > 3  # raises and cuts happened
+    alone = results["None"]
+    assert alone[0] != alone[1]  # their own metrics: their own decisions

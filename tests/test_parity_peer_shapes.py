@@ -92,14 +92,18 @@ def check_against_timm(schedule, sched, c):
     return int((~ok).sum())
 
 
+def timm_cosine(timm, c):
+    return timm.cosine_lr.CosineLRScheduler(
+        optimizer(c["base"]), t_initial=c["t_initial"], lr_min=c["lr_min"], cycle_mul=c["cycle_mul"],
+        cycle_decay=c["cycle_decay"], cycle_limit=c["cycle_limit"], warmup_t=c["warmup_t"],
+        warmup_lr_init=c["warmup_lr_init"], warmup_prefix=c["warmup_prefix"], k_decay=c["k_decay"])
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_timm_cosine(timm, seed):
     rng = random.Random(seed)
     c = random_cycles(rng, k_decay_too=True)
-    sched = timm.cosine_lr.CosineLRScheduler(
-        optimizer(c["base"]), t_initial=c["t_initial"], lr_min=c["lr_min"], cycle_mul=c["cycle_mul"],
-        cycle_decay=c["cycle_decay"], cycle_limit=c["cycle_limit"], warmup_t=c["warmup_t"],
-        warmup_lr_init=c["warmup_lr_init"], warmup_prefix=c["warmup_prefix"], k_decay=c["k_decay"])
+    sched = timm_cosine(timm, c)
     # timm's cosine warms up to the base LR with or without prefix
     schedule = lrkit_cycles(lrkit.cosine(1.0, 0.0, steps=c["t_initial"]), c, warmup_peak=c["base"])
     check_against_timm(schedule, sched, c)
@@ -139,11 +143,8 @@ def test_timm_restart_counts_are_few(timm):
     for seed in SEEDS:
         rng = random.Random(seed)
         c = random_cycles(rng, k_decay_too=True)
-        sched = timm.cosine_lr.CosineLRScheduler(
-            optimizer(c["base"]), t_initial=c["t_initial"], lr_min=c["lr_min"], cycle_mul=c["cycle_mul"],
-            cycle_decay=c["cycle_decay"], cycle_limit=c["cycle_limit"], warmup_t=c["warmup_t"],
-            warmup_lr_init=c["warmup_lr_init"], warmup_prefix=c["warmup_prefix"], k_decay=c["k_decay"])
-        total += check_against_timm(lrkit_cycles(lrkit.cosine(1.0, 0.0, steps=c["t_initial"]), c, c["base"]), sched, c)
+        total += check_against_timm(lrkit_cycles(lrkit.cosine(1.0, 0.0, steps=c["t_initial"]), c, c["base"]),
+                                    timm_cosine(timm, c), c)
     assert total <= len(SEEDS)
 
 
@@ -224,3 +225,26 @@ def test_hf_cosine_warmup_with_min_lr_starts_one_step_in(hf, seed):
     steps = range(n)  # (HF's cosine rises again after step n - 1; the named constructor follows it there)
     want = [base * sched.lr_lambdas[0](t) for t in steps]
     assert close([schedule(t) for t in steps], want, base).all()
+
+
+# ---- every path: the reference rows of the new shapes through keras.ops (float64) -----------------------
+NEW = ("one_minus_power", "shifted_exponential", "rex", "tanh", "inverse_power", "shift", "k_decay", "restarts",
+       "warmup/1-sqrt", "warmup/log", "warmup/peak", "wsd/1-square", "wsd/shifted")
+
+
+def test_new_rows_under_keras_ops():
+    """The laws run the numbers, numpy, compiled, torch and jax paths; this is Keras' (its namespace's own
+    floor/minimum/where keep float64)."""
+    keras = pytest.importorskip("keras")
+    from reference import CASES
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        cases = [c for c in CASES if c.id.startswith(NEW)]
+        assert len(cases) >= 20
+        for case in cases:
+            steps = np.array(case.steps, dtype=np.float64)
+            got = np.asarray(case.schedule(keras.ops.convert_to_tensor(steps, dtype="float64"), xp=keras.ops))
+            assert close(got, case.expected, max(case.expected)).all(), (case.id, got, case.expected)
+    finally:
+        keras.config.set_floatx(previous)

@@ -18,7 +18,7 @@ import typing
 
 from . import _checks as check
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
-from ._plateau import _metric_float, plateau
+from ._plateau import Controller, _metric_float, plateau
 
 
 class GreedyState(typing.NamedTuple):
@@ -98,7 +98,7 @@ def _number(name, value, finite=True):
 
 
 @dataclasses.dataclass(frozen=True)
-class greedy:
+class greedy(Controller):
     """Raise-and-lower rules (GreedyLR's, as a value; Subramanian et al. 2025, "GreedyLR: A Novel Adaptive
     Learning Rate Scheduler", arXiv 2512.14527).
 
@@ -262,21 +262,16 @@ class greedy:
         first = state.initial[group]
         return state.lrs[group] / first if first else 1.0
 
-    # ---- config ------------------------------------------------------------------------------------
-    def to_config(self):
-        """A JSON-safe dict that ``greedy.from_config`` turns back into an equal controller."""
-        config = {"name": "greedy"}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            config[f.name] = list(value) if isinstance(value, tuple) else value
-        return config
+    def apply(self, value, state, group=0):
+        """The greedy stage over a schedule value: ``value * lrs / initial`` of the group, exactly the
+        controller's LR where the schedule is at the value it started from (a constant schedule).
 
-    @classmethod
-    def from_config(cls, config):
-        if not isinstance(config, dict) or config.get("name") != "greedy":
-            raise LrkitValueError(f"config must be a dict with name 'greedy', got {excerpt(config)}")
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(config) - set(names) - {"name"})
-        if unknown:
-            raise LrkitValueError(f"config for greedy has unknown key(s) {unknown}; allowed: {names}")
-        return cls(**{k: v for k, v in config.items() if k != "name"})
+        >>> ctl = greedy(factor=0.5, patience=0)
+        >>> state = ctl.update(ctl.init([0.1]), 1.0)
+        >>> ctl.apply(0.1, state), ctl.apply(0.05, state)
+        (0.2, 0.1)
+        """
+        value = float(value)
+        if value == state.initial[group]:
+            return state.lrs[group]
+        return value * self.scale(state, group)

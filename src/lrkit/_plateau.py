@@ -85,8 +85,31 @@ class PlateauState(typing.NamedTuple):
         return cls(best=float(best), **counts)
 
 
+class Controller:
+    """What a metric-driven controller value (``plateau``, ``greedy``: a frozen dataclass) shares: its config."""
+
+    def to_config(self):
+        """A JSON-safe dict that ``from_config`` turns back into an equal controller."""
+        config = {"name": type(self).__name__}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            config[f.name] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        name = cls.__name__
+        if not isinstance(config, dict) or config.get("name") != name:
+            raise LrkitValueError(f"config must be a dict with name {name!r}, got {excerpt(config)}")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(config) - set(names) - {"name"})
+        if unknown:
+            raise LrkitValueError(f"config for {name} has unknown key(s) {unknown}; allowed: {names}")
+        return cls(**{k: v for k, v in config.items() if k != "name"})
+
+
 @dataclasses.dataclass(frozen=True)
-class plateau:
+class plateau(Controller):
     """Reduce-on-plateau rules (torch ``ReduceLROnPlateau``'s, as a value).
 
     A metric is an improvement when, with ``best`` the best so far,
@@ -305,26 +328,6 @@ class plateau:
         floor = self.floor(group) if min_lr is None else float(min_lr)
         value = float(value)
         return max(value * self.factor ** state.reductions, min(value, floor))
-
-    # ---- config --------------------------------------------------------------------------------
-    def to_config(self):
-        """A JSON-safe dict that ``plateau.from_config`` turns back into an equal controller."""
-        config = {"name": "plateau"}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            config[f.name] = list(value) if isinstance(value, tuple) else value
-        return config
-
-    @classmethod
-    def from_config(cls, config):
-        if not isinstance(config, dict) or config.get("name") != "plateau":
-            raise LrkitValueError(f"config must be a dict with name 'plateau', got {excerpt(config)}")
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(config) - set(names) - {"name"})
-        if unknown:
-            raise LrkitValueError(f"config for plateau has unknown key(s) {unknown}; allowed: {names}")
-        return cls(**{k: v for k, v in config.items() if k != "name"})
-
 
 # ---- one metric from several (the ranks of a distributed job) ---------------------------------------
 REDUCE_CHOICES = ("mean", "min", "max", None)

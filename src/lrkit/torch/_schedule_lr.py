@@ -2,9 +2,10 @@
 import torch
 
 from .. import _checks as check
-from .._errors import LrkitTypeError, LrkitValueError
+from .._errors import LrkitError, LrkitTypeError, LrkitValueError, excerpt
 from .._plateau import PlateauState
 from .._plateau import plateau as plateau_controller
+from .._greedy import GreedyState, greedy
 from .._scaling import Scaling
 from .._spec import as_schedule
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
@@ -57,6 +58,9 @@ class ScheduleLR(LRScheduler):
     ``plateau_start=500`` is warmup then plateau-driven decay. In a ``torch.distributed`` job every rank's
     metric is combined, ``reduce="mean"`` (default), ``"min"`` or ``"max"``, so that the ranks agree;
     ``reduce=None`` lets each rank use its own. A NaN on any rank is a NaN on every rank.
+    ``plateau=lrkit.greedy(...)`` raises as well as lowers: it starts from the LRs the schedule gives at
+    the first reported metric and multiplies the schedule by each group's ``lrs / initial`` from then on
+    (with ``constant`` schedules: transformers' GreedyLR).
 
     >>> import torch, lrkit
     >>> from lrkit.torch import ScheduleLR
@@ -113,14 +117,15 @@ class ScheduleLR(LRScheduler):
         self.relative = check.flag("relative", relative)
         self.steps_per_epoch = None if steps_per_epoch is None else positive("steps_per_epoch", steps_per_epoch)
         self.accumulation_steps = integer("accumulation_steps", accumulation_steps, 1)
-        if plateau is not None and not isinstance(plateau, plateau_controller):
-            raise LrkitTypeError(f"plateau must be an lrkit.plateau(...) value, got {plateau!r}")
+        if plateau is not None and not isinstance(plateau, (plateau_controller, greedy)):
+            raise LrkitTypeError(f"plateau must be an lrkit.plateau(...) or lrkit.greedy(...) value, got {plateau!r}")
         if plateau is not None and "lr" not in self._specs:
             raise LrkitValueError("plateau needs a schedule for the LR")
         self.plateau = plateau
         self.plateau_start = integer("plateau_start", plateau_start, 0)
         self.reduce = check_reduce(reduce)
-        self._plateau_state = plateau.init() if plateau is not None else None
+        # (a greedy controller starts at the first metric it takes, from the LRs the schedule gives then)
+        self._plateau_state = plateau.init() if isinstance(plateau, plateau_controller) else None
         self._plateau_skips = [0] * len(optimizer.param_groups)  # reductions each group skipped (eps)
         last_epoch = last_epoch_argument(last_epoch)
         self._calls = (last_epoch + 1) * self.accumulation_steps - 1 if last_epoch >= 0 else -1
@@ -168,6 +173,8 @@ class ScheduleLR(LRScheduler):
         if self.last_epoch < self.plateau_start:
             return value
         state = self._plateau_state
+        if isinstance(self.plateau, greedy):  # the schedule times the multiplier the controller has reached
+            return value if state is None else self.plateau.apply(value, state, i)
         skipped = self._plateau_skips[i]
         if skipped:
             state = state._replace(reductions=state.reductions - skipped)
@@ -229,6 +236,8 @@ class ScheduleLR(LRScheduler):
             metric = reduce_metric(metric, self.reduce)  # collective: before any early return
         if self.last_epoch < self.plateau_start:
             return
+        if isinstance(self.plateau, greedy):
+            return self._report_greedy(metric)
         before = self._plateau_state
         after = self.plateau.update(before, metric)
         if after.reductions != before.reductions:
@@ -237,6 +246,21 @@ class ScheduleLR(LRScheduler):
         if after.reductions != before.reductions:
             groups = self.optimizer.param_groups
             self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch))
+            self._remember(groups)
+
+    def _report_greedy(self, metric):
+        """The greedy stage: its LRs start at the schedule's values at the first metric; the schedule is then
+        multiplied by each group's ``lrs / initial`` (a constant schedule is transformers' GreedyLR)."""
+        h = self._hyperparameters[0]
+        before = self._plateau_state
+        if before is None:
+            raw = h.values(h.unit_values(self._time(self.last_epoch)), adjust=False)
+            before = self.plateau.init([0.0 if v is None else v for v in raw])
+        after = self.plateau.update(before, metric)
+        self._plateau_state = after
+        if after.lrs != before.lrs:
+            groups = self.optimizer.param_groups
+            h.rewrite(groups, self._time(self.last_epoch))
             self._remember(groups)
 
     def _skip_small_cuts(self, before, after):
@@ -268,7 +292,8 @@ class ScheduleLR(LRScheduler):
         return state
 
     def _config_rules(self):
-        return {"_calls": integer_rule(-1), "plateau": optional(plateau_state),
+        state_rule = _greedy_state if isinstance(self.plateau, greedy) else plateau_state
+        return {"_calls": integer_rule(-1), "plateau": optional(state_rule),
                 "plateau_skips": each(integer_rule(0), self._group_count)}
 
     def _check_state(self, state, path="state_dict"):
@@ -282,7 +307,8 @@ class ScheduleLR(LRScheduler):
         if "_calls" in state:
             self._calls = state["_calls"]
         if state.get("plateau") is not None and self.plateau is not None:
-            self._plateau_state = PlateauState.from_dict(state["plateau"])
+            kind = GreedyState if isinstance(self.plateau, greedy) else PlateauState
+            self._plateau_state = kind.from_dict(state["plateau"])
         if "plateau_skips" in state:
             self._plateau_skips = list(state["plateau_skips"])
 
@@ -291,3 +317,10 @@ class ScheduleLR(LRScheduler):
                           f"{_key_label(k)}=[{len(per)} schedules]" for k, per in self._specs.items())
         return f"ScheduleLR({parts}, last_epoch={self.last_epoch})"
 
+
+def _greedy_state(path, value):
+    """A greedy controller's state (``GreedyState.to_dict()``)."""
+    try:
+        GreedyState.from_dict(value)
+    except LrkitError as error:
+        raise state_error(path, f"is not a greedy state ({excerpt(str(error), 120)})", value) from None

@@ -210,3 +210,17 @@ def test_noise_keeps_timms_curve_and_bounds(timm, kind):
 def test_bad_arguments_get_lrkits_error(call, message):
     with pytest.raises(lrkit.LrkitError, match=message):
         lrkit.parse(call)
+
+
+def test_timm_schedulers_read_a_live_scheduler(timm):
+    """TIMM_SCHEDULERS turns a live timm scheduler (its vars() and base LR) into the peer with its values."""
+    made = [timm.cosine_lr.CosineLRScheduler(optimizer(0.1), t_initial=50, lr_min=1e-4, cycle_mul=2.0, cycle_decay=0.5,
+                                             cycle_limit=3, warmup_t=5, warmup_lr_init=1e-5, k_decay=1.5),
+            timm.tanh_lr.TanhLRScheduler(optimizer(0.1), t_initial=80, lb=-6.0, warmup_t=10, warmup_prefix=True),
+            timm.poly_lr.PolyLRScheduler(optimizer(0.1), t_initial=100, power=2.0, lr_min=1e-5),
+            timm.step_lr.StepLRScheduler(optimizer(0.1), decay_t=30, decay_rate=0.5, warmup_t=3),
+            timm.multistep_lr.MultiStepLRScheduler(optimizer(0.1), decay_t=[30, 90], decay_rate=0.5),
+            timm.wsd_lr.WSDLRScheduler(optimizer(0.1), t_initial=300, decay_t=60, stable_fn="rsqrt", warmup_t=20)]
+    for sched in made:
+        peer = peers_timm.TIMM_SCHEDULERS[type(sched).__name__](vars(sched), sched.base_values[0])
+        check(peer, sched, 0.1)

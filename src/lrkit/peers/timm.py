@@ -34,7 +34,7 @@ from .._warps import restarts, shift
 
 __all__ = ["cosine", "tanh", "poly", "step", "multistep", "wsd", "rsqrt", "constant", "plateau",
            "create_scheduler_v2", "CosineLRScheduler", "TanhLRScheduler", "PolyLRScheduler", "StepLRScheduler",
-           "MultiStepLRScheduler", "WSDLRScheduler", "PlateauLRScheduler"]
+           "MultiStepLRScheduler", "WSDLRScheduler", "PlateauLRScheduler", "TIMM_SCHEDULERS"]
 
 
 class _Timm(Peer):
@@ -449,3 +449,21 @@ def create_scheduler_v2(sched="cosine", num_epochs=300, decay_epochs=None, decay
 
 CosineLRScheduler, TanhLRScheduler, PolyLRScheduler = cosine, tanh, poly
 StepLRScheduler, MultiStepLRScheduler, WSDLRScheduler, PlateauLRScheduler = step, multistep, wsd, plateau
+
+
+def _reader(cls):
+    import dataclasses
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "lr"]
+
+    def read(attributes, base_lr):
+        return cls(**{name: attributes[name] for name in names if name in attributes}, lr=base_lr)
+    return read
+
+
+#: For reading a live timm scheduler (``lrkit.torch.schedule_of``): timm's scheduler class name to
+#: ``(attributes, base_lr) -> schedule``, ``attributes`` the scheduler's ``vars()`` (timm keeps every
+#: constructor argument as an attribute of the same name) and ``base_lr`` one of its ``base_values``.
+#: (``PlateauLRScheduler`` is metric-driven: not a schedule.)
+TIMM_SCHEDULERS = {name: _reader(cls) for name, cls in (
+    ("CosineLRScheduler", cosine), ("TanhLRScheduler", tanh), ("PolyLRScheduler", poly),
+    ("StepLRScheduler", step), ("MultiStepLRScheduler", multistep), ("WSDLRScheduler", wsd))}

@@ -33,8 +33,19 @@ class _Keras(Peer):
         return self._written("initial_learning_rate")
 
 
+class _RateDecay(_Keras):
+    """``ExponentialDecay`` and ``InverseTimeDecay``: one set of arguments, one lrkit shape each."""
+    _shape = None
+
+    def _expand(self):
+        lr, steps = self._lr(), self._decay_steps()
+        self._validate("decay_rate", check.non_negative)
+        check.flag("staircase", self.staircase)
+        return type(self)._shape(lr, self._written("decay_rate"), steps=steps, staircase=self.staircase)
+
+
 @peer("keras")
-class ExponentialDecay(_Keras):
+class ExponentialDecay(_RateDecay):
     """Keras' ``ExponentialDecay``: ``initial_learning_rate * decay_rate ** (step / decay_steps)``, the
     exponent floored when ``staircase``.
 
@@ -45,12 +56,7 @@ class ExponentialDecay(_Keras):
     decay_steps: int
     decay_rate: float
     staircase: bool = False
-
-    def _expand(self):
-        lr, steps = self._lr(), self._decay_steps()
-        self._validate("decay_rate", check.non_negative)
-        check.flag("staircase", self.staircase)
-        return exponential(lr, self._written("decay_rate"), steps=steps, staircase=self.staircase)
+    _shape = exponential
 
 
 @peer("keras")
@@ -96,7 +102,7 @@ class PolynomialDecay(_Keras):
 
 
 @peer("keras")
-class InverseTimeDecay(_Keras):
+class InverseTimeDecay(_RateDecay):
     """Keras' ``InverseTimeDecay``: ``initial_learning_rate / (1 + decay_rate * step / decay_steps)``, the
     quotient floored when ``staircase``.
 
@@ -107,12 +113,7 @@ class InverseTimeDecay(_Keras):
     decay_steps: int
     decay_rate: float
     staircase: bool = False
-
-    def _expand(self):
-        lr, steps = self._lr(), self._decay_steps()
-        self._validate("decay_rate", check.non_negative)
-        check.flag("staircase", self.staircase)
-        return inverse_time(lr, self._written("decay_rate"), steps=steps, staircase=self.staircase)
+    _shape = inverse_time
 
 
 @peer("keras")

@@ -161,6 +161,11 @@ class _Decay(_OLMo):
             raise LrkitValueError(f"t_max must be > the warmup, got t_max={t_max!r}, warmup={w!r}")
         return lr, lr * self._written("alpha_f"), w, t_max
 
+    def _expand(self):
+        lr, low, w, t_max = self._parts()
+        body = type(self)._shape(lr, low, steps=t_max - w)
+        return warmup(body, steps=w, start=self._written("warmup_min_lr")) if w else body
+
 
 @peer("olmo")
 class CosWithWarmup(_Decay):
@@ -176,11 +181,7 @@ class CosWithWarmup(_Decay):
     t_max: int = None
     warmup_min_lr: float = 0.0
     lr: float = 1.0
-
-    def _expand(self):
-        lr, low, w, t_max = self._parts()
-        body = cosine(lr, low, steps=t_max - w)
-        return warmup(body, steps=w, start=self._written("warmup_min_lr")) if w else body
+    _shape = cosine
 
 
 @peer("olmo")
@@ -197,11 +198,7 @@ class LinearWithWarmup(_Decay):
     warmup_fraction: float = None
     warmup_min_lr: float = 0.0
     lr: float = 1.0
-
-    def _expand(self):
-        lr, low, w, t_max = self._parts()
-        body = linear(lr, low, steps=t_max - w)
-        return warmup(body, steps=w, start=self._written("warmup_min_lr")) if w else body
+    _shape = linear
 
 
 @peer("olmo")

@@ -49,7 +49,7 @@ EXAMPLES = {
     "timm.tanh": "timm.tanh(100, lb=-6.0, ub=4.0, lr_min=1e-4, cycle_limit=2, lr=0.1)",
     "timm.TanhLRScheduler": "timm.TanhLRScheduler(100, warmup_t=10, lr=0.1)",
     "timm.poly": "timm.poly(100, power=2.0, warmup_t=5, noise_range_t=[20, 60], noise_pct=0.2, lr=0.1)",
-    "timm.PolyLRScheduler": "timm.PolyLRScheduler(100, lr=0.1)",
+    "timm.PolyLRScheduler": "timm.PolyLRScheduler(100, updates_per_epoch=50, lr=0.1)",
     "timm.step": "timm.step(2.5, decay_rate=0.5, warmup_t=3, lr=0.1)",
     "timm.StepLRScheduler": "timm.StepLRScheduler(30, decay_rate=0.1, lr=0.1)",
     "timm.multistep": "timm.multistep([30, 60, 90], decay_rate=0.1, lr=0.1)",

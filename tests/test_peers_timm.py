@@ -205,6 +205,7 @@ def test_noise_keeps_timms_curve_and_bounds(timm, kind):
     ("timm.cosine(10, noise_range_t=[1, 2, 3])", r"noise_range_t must be a number or a \[start, end\] pair"),
     ("timm.create_scheduler_v2('cosin')", r"sched must be one of"),
     ("timm.create_scheduler_v2('cosine', step_on_epochs=False)", r"updates_per_epoch must be set"),
+    ("timm.cosine(10, t_in_epochs=False, updates_per_epoch=5)", r"updates_per_epoch applies to t_in_epochs=True"),
     ("timm.create_scheduler_v2('wsd', num_epochs=10, warmup_epochs=10)", r"wsd schedule requires 0 < decay_epochs"),
 ])
 def test_bad_arguments_get_lrkits_error(call, message):
@@ -224,3 +225,26 @@ def test_timm_schedulers_read_a_live_scheduler(timm):
     for sched in made:
         peer = peers_timm.TIMM_SCHEDULERS[type(sched).__name__](vars(sched), sched.base_values[0])
         check(peer, sched, 0.1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_updates_per_epoch_is_timms_epoch_stepping(timm, seed):
+    """With t_in_epochs=True timm's train loop calls step(epoch + 1) at each epoch's end: every update of
+    epoch e uses _get_lr(e). The peer with updates_per_epoch=n gives that LR at update k (lrkit.per_epoch)."""
+    rng = random.Random(4000 + seed)
+    c = random_cycles(rng, k_decay_too=True)
+    n = rng.randint(1, 7)
+    kwargs = dict(t_initial=c["t_initial"], **cycle_kwargs(c), k_decay=c["k_decay"])
+    opt = optimizer(c["base"])
+    sched = timm.cosine_lr.CosineLRScheduler(opt, **kwargs)
+    used = []
+    for epoch in range(STEPS // n):
+        for batch in range(n):
+            used.append(opt.param_groups[0]["lr"])
+            sched.step_update(epoch * n + batch + 1)  # a no-op with t_in_epochs=True, as in timm's train.py
+        sched.step(epoch + 1)
+    peer = peers_timm.cosine(**kwargs, updates_per_epoch=n, lr=c["base"])
+    got = peer(np.arange(len(used), dtype=np.float64))
+    starts = {s * n for s in exact_restarts(c)}
+    bad = [k for k in np.flatnonzero(~close(got, used, c["base"])) if not (k // n * n in starts and used[k] == c["lr_min"])]
+    assert not bad, (peer, bad[:3])

@@ -10,7 +10,9 @@ function's arguments. The arguments are timm's own, without the optimizer: ``lr`
 
 Step convention: the value at lrkit step k is timm's ``_get_lr(k)``, what timm sets after ``step(k)``
 (``t_in_epochs=True``: k counts epochs) or ``step_update(k)`` (``t_in_epochs=False``: k counts updates;
-``create_scheduler_v2(step_on_epochs=False, updates_per_epoch=n)`` multiplies its epoch counts by n). With
+``create_scheduler_v2(step_on_epochs=False, updates_per_epoch=n)`` multiplies its epoch counts by n).
+lrkit's own argument ``updates_per_epoch=n`` with ``t_in_epochs=True`` makes the step count updates:
+``_get_lr(k // n)``, the value timm's epoch stepping gives every update of epoch ``k // n``. With
 ``noise_range_t`` the curve gets lrkit's ``noise`` (timm's distribution, lrkit's own generator: the same
 noise-free curve, not timm's torch-generator draws).
 
@@ -21,6 +23,7 @@ noise-free curve, not timm's torch-generator draws).
 from .. import _checks as check
 from .._combinators import clip, sequence, warmup
 from .._decays import inverse_power, one_minus_power, shifted_exponential
+from .._epochs import per_epoch
 from .._decays import tanh as _tanh
 from .._errors import LrkitTypeError, LrkitValueError, excerpt
 from .._noise import noise
@@ -71,6 +74,20 @@ class _Timm(Peer):
         return self._noisy(body)
 
     def _noisy(self, body):
+        return self._per_update(self._with_noise(body))
+
+    def _per_update(self, body):
+        """With ``t_in_epochs`` and ``updates_per_epoch = n > 0``: the epoch curve held for each epoch's n
+        updates (timm steps at each epoch's end), lrkit's ``per_epoch``; else timm's ``t`` is the step."""
+        n = check.count("updates_per_epoch", self.updates_per_epoch)
+        if n == 0:
+            return body
+        if not self.t_in_epochs:
+            raise LrkitValueError(f"updates_per_epoch applies to t_in_epochs=True (with t_in_epochs=False timm's "
+                                  f"t already counts updates), got updates_per_epoch={n}")
+        return per_epoch(body, updates=n)
+
+    def _with_noise(self, body):
         span = self.noise_range_t
         if span is None:
             return body
@@ -128,6 +145,7 @@ class cosine(_Timm):
     noise_std: float = 1.0
     noise_seed: int = 42
     k_decay: float = 1.0
+    updates_per_epoch: int = 0
     lr: float = 1.0
 
     def _expand(self):
@@ -161,6 +179,7 @@ class tanh(_Timm):
     noise_pct: float = 0.67
     noise_std: float = 1.0
     noise_seed: int = 42
+    updates_per_epoch: int = 0
     lr: float = 1.0
 
     def _expand(self):
@@ -194,6 +213,7 @@ class poly(_Timm):
     noise_std: float = 1.0
     noise_seed: int = 42
     k_decay: float = 1.0
+    updates_per_epoch: int = 0
     lr: float = 1.0
 
     def _expand(self):
@@ -222,6 +242,7 @@ class step(_Timm):
     noise_pct: float = 0.67
     noise_std: float = 1.0
     noise_seed: int = 42
+    updates_per_epoch: int = 0
     lr: float = 1.0
 
     def _expand(self):
@@ -252,6 +273,7 @@ class multistep(_Timm):
     noise_pct: float = 0.67
     noise_std: float = 1.0
     noise_seed: int = 42
+    updates_per_epoch: int = 0
     lr: float = 1.0
 
     def _expand(self):
@@ -300,6 +322,7 @@ class wsd(_Timm):
     noise_pct: float = 0.67
     noise_std: float = 1.0
     noise_seed: int = 42
+    updates_per_epoch: int = 0
     lr: float = 1.0
 
     def _expand(self):
@@ -389,6 +412,8 @@ def create_scheduler_v2(sched="cosine", num_epochs=300, decay_epochs=None, decay
     scheduler of ``sched`` (``"cosine"``, ``"tanh"``, ``"step"``, ``"multistep"``, ``"plateau"``, ``"poly"``,
     ``"wsd"``, ``"rsqrt"``, ``"constant"``) built from these arguments as timm builds it (its epoch counts
     times ``updates_per_epoch`` when ``step_on_epochs=False``; ``noise`` as fractions of ``num_epochs``).
+    With ``step_on_epochs=True`` and ``updates_per_epoch > 0`` the schedule counts updates, each epoch's
+    value held for its updates (timm ignores ``updates_per_epoch`` there: its step counts epochs).
     timm also returns the number of epochs to train; this returns the schedule.
 
     >>> create_scheduler_v2("cosine", num_epochs=10, warmup_epochs=2, lr=0.1)
@@ -418,7 +443,7 @@ def create_scheduler_v2(sched="cosine", num_epochs=300, decay_epochs=None, decay
         noise_range = None
     noisy = dict(noise_range_t=noise_range, noise_pct=noise_pct, noise_std=noise_std, noise_seed=noise_seed)
     cycles = dict(cycle_mul=cycle_mul, cycle_decay=cycle_decay, cycle_limit=cycle_limit)
-    epochs = dict(t_in_epochs=step_on_epochs, lr=lr)
+    epochs = dict(t_in_epochs=step_on_epochs, lr=lr, updates_per_epoch=updates_per_epoch if step_on_epochs else 0)
     if sched == "cosine":
         return cosine(t_initial, lr_min=min_lr, **cycles, **warm, **noisy, k_decay=k_decay, **epochs)
     if sched == "tanh":

@@ -108,8 +108,8 @@ def _value(node, spec, depth, dicts=False):
             if cls is None:
                 raise unknown_peer(node.func.value.id, node.func.attr, f"spec {_where(node, spec)}")
         elif not isinstance(node.func, ast.Name):
-            raise SpecError(f"only schedule names (and one library prefix, 'hf.cosine(...)') can be called "
-                            f"({_names()}), {_where(node, spec)}")
+            raise SpecError(f"only plain schedule names can be called, or one library prefix and name such as "
+                            f"'hf.cosine(...)' ({_names()}), {_where(node, spec)}")
         else:
             cls = REGISTRY.get(node.func.id)
         if cls is None:

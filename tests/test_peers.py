@@ -169,7 +169,7 @@ def test_controllers_are_python_only(name):
 @pytest.mark.parametrize("spec, message", [
     ("tf.cosine(1)", r"unknown library prefix 'tf' .* known: .*hf"),
     ("hf.cosin(1, 2)", r"unknown hf name 'cosin'; known hf names: .*cosine"),
-    ("hf.cosine.x(1)", r"only schedule names"),
+    ("hf.cosine.x(1)", r"only plain schedule names can be called, or one library prefix"),
     ("os.system('x')", r"unknown library prefix 'os'"),
     ("hf.__class__(1)", r"unknown hf name '__class__'"),
 ])

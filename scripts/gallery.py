@@ -61,6 +61,7 @@ GALLERY = [
     ("peer_clocks", "clocks: timm restarts (decay above a floor, limit), k-decay, shift, noise",
      ["restarts(cosine(1.0, 0.0, steps=200), period=200, period_mult=1.5, peak=0.1, end=0.01, decay=0.6, limit=4)",
       "k_decay(cosine(0.08, 0.0, steps=1000), k=3.0, steps=1000)",
+      "per_epoch(cosine(0.05, 0.0, steps=10), updates=100)",
       "warmup(shift(cosine(0.06, 0.0, steps=1000), steps=100), steps=100, peak=0.06, shape='log')",
       "noise(linear(0.04, 0.0, steps=1000), pct=0.3, begin=200, stop=800)"], ["--steps", "1400"]),
     ("function", "user functions: torch LambdaLR (function(f) * base_lr), MultiplicativeLR, and a constant",

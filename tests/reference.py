@@ -423,6 +423,9 @@ CASES = [
     _case("restarts/decay", lrkit.restarts(lrkit.linear(1.0, 0.0, steps=4), period=4, decay=0.5),
           [(0, 1.0), (4, 0.5), (6, 0.25), (8, 0.25), (HUGE, 0.0)],
           "cycle n is 0.5^n times the line; 2^40 / 4 cycles in, 0.5^(2^38) is 0"),
+    _case("per_epoch/linear", lrkit.per_epoch(lrkit.linear(1.0, 0.0, steps=2), updates=3),
+          [(0, 1.0), (2, 1.0), (2.5, 1.0), (3, 0.5), (5, 0.5), (6, 0.0), (HUGE, 0.0)],
+          "epoch floor(t / 3): 0 for t < 3 (1.0), 1 for 3 <= t < 6 (the midpoint 0.5), 2 from 6 (the end)"),
 ]
 
 # ---------------------------------------------------------------- plans that change, clocks, batch sizes (issue 15)

@@ -9,6 +9,7 @@ from ._base import MAX_DEPTH, MAX_PARTS, MAX_SPEC, Schedule, from_config
 from ._combinators import add, clip, mul, repeat, sequence, warmup
 from ._decays import inverse_power, one_minus_power, rex, shifted_exponential, tanh
 from ._warps import k_decay, restarts, shift
+from ._epochs import per_epoch
 from ._noise import noise
 from ._find_lr import LRFinderResult, find_lr
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
@@ -24,6 +25,7 @@ from ._shootout import ShootoutResult, shootout, standard_schedules
 from ._spec import as_schedule, parse
 from ._plans import cooldown, extend, rejoin, replan, rewarm
 from ._clocks import batch_ramp, batch_scaled, batch_sizes, clocked, seesaw
+from . import peers
 from . import _plot  # noqa: F401  (Schedule.plot and the notebook picture; matplotlib only on use)
 
 __version__ = "0.1.0"
@@ -36,7 +38,7 @@ __all__ = [
     "one_minus_power", "shifted_exponential", "rex", "tanh", "inverse_power",
     # combinators
     "sequence", "warmup", "repeat", "mul", "add", "clip",
-    "shift", "k_decay", "restarts", "noise",
+    "shift", "k_decay", "restarts", "noise", "per_epoch",
     # recipes
     "step_decay", "multistep", "one_cycle", "wsd", "linear_to_zero", "cosine_wave",
     # the one stateful, metric-driven controller
@@ -54,6 +56,8 @@ __all__ = [
     # plans that change: resume, extend, fork a cooldown, re-warm; clocks and batch-size schedules
     "rejoin", "extend", "cooldown", "rewarm", "replan",
     "clocked", "batch_sizes", "batch_ramp", "batch_scaled", "seesaw",
+    # every peer library's schedules by their own names (lrkit.peers.hf, ...)
+    "peers",
     # errors
     "LrkitError", "LrkitValueError", "LrkitTypeError", "SpecError",
 ]

@@ -14,6 +14,9 @@ from ._namespace import MATH, NUMPY, namespace
 
 #: Every schedule class by name: the spec parser and from_config accept exactly these.
 REGISTRY = {}
+#: Peer libraries' named constructors (classes, and functions such as hf.get_scheduler) by their dotted
+#: name ("hf.cosine", see lrkit._peers): specs call them, from_config reads the classes.
+PEERS = {}
 
 
 #: Size limits: a schedule nests at most MAX_DEPTH schedules deep (a sum of n terms nests n - 1 deep),
@@ -446,8 +449,13 @@ def _from_config(config, depth):
     if bad_keys:
         raise SpecError(f"config keys must be strings, got {excerpt(bad_keys[0])} in {excerpt(config)}")
     name = config.get("name")
-    cls = REGISTRY.get(name) if isinstance(name, str) else None
+    cls = (REGISTRY.get(name) or PEERS.get(name)) if isinstance(name, str) else None
+    if cls is not None and not isinstance(cls, type):
+        raise SpecError(f"config name {excerpt(name)} is a function that builds a schedule (or a controller), "
+                        f"not a schedule: a config names what it built (its to_config())")
     if cls is None:
+        if isinstance(name, str) and "." in name:
+            raise unknown_peer(*name.split(".", 1), "config name")
         raise SpecError(f"config name must be one of {', '.join(sorted(REGISTRY))}, got {excerpt(name)}")
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = sorted(set(config) - set(names) - {"name"})
@@ -459,6 +467,18 @@ def _from_config(config, depth):
     if missing:
         raise SpecError(f"config for {name} lacks required key(s) {missing}")
     return cls(**{k: _from_json(v, depth) for k, v in config.items() if k != "name"})
+
+
+def unknown_peer(prefix, name, what):
+    """lrkit's SpecError for a peer name ``prefix.name`` that is not known: the known prefixes, or the
+    names under a known prefix (at most 60 of them)."""
+    prefixes = sorted({key.split(".", 1)[0] for key in PEERS})
+    if prefix not in prefixes:
+        return SpecError(f"{what}: unknown library prefix {excerpt(prefix)} in {excerpt(f'{prefix}.{name}')}; "
+                         f"known: {', '.join(prefixes)}")
+    names = sorted(key.split(".", 1)[1] for key in PEERS if key.split(".", 1)[0] == prefix)
+    shown = ", ".join(names[:60]) + (f", ... ({len(names)} in all)" if len(names) > 60 else "")
+    return SpecError(f"{what}: unknown {prefix} name {excerpt(name)}; known {prefix} names: {shown}")
 
 
 def _from_json(value, depth):

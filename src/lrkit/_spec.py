@@ -1,8 +1,9 @@
 """Spec strings: the Python API's own call syntax, read with an ``ast`` whitelist (never eval)."""
 import ast
 import dataclasses
+import inspect
 
-from ._base import MAX_DEPTH, MAX_SPEC, REGISTRY, Schedule, from_config
+from ._base import MAX_DEPTH, MAX_SPEC, PEERS, REGISTRY, Schedule, from_config, unknown_peer
 from ._combinators import add, mul
 from ._errors import LrkitError, LrkitTypeError, SpecError, excerpt
 from ._functions import allowing
@@ -80,7 +81,7 @@ def _where(node, spec):
     return f"at column {node.col_offset + 1} of {_near(spec, node.col_offset)}"
 
 
-def _value(node, spec, depth):
+def _value(node, spec, depth, dicts=False):
     if depth > _MAX_TREE:
         raise SpecError(f"spec nests more than {MAX_DEPTH} schedules deep (lrkit.MAX_DEPTH) {_where(node, spec)}")
     depth += 1
@@ -92,24 +93,36 @@ def _value(node, spec, depth):
             raise SpecError(f"unary minus applies to numbers only, {_where(node, spec)}")
         return -operand if isinstance(node.op, ast.USub) else operand
     if isinstance(node, (ast.List, ast.Tuple)):
-        return tuple(_value(item, spec, depth) for item in node.elts)
+        return tuple(_value(item, spec, depth, dicts) for item in node.elts)
+    if isinstance(node, ast.Dict) and dicts:  # a peer's dict argument (hf's scheduler_specific_kwargs, optax's
+        # boundaries_and_scales): constant keys, values as anywhere
+        if not all(isinstance(k, ast.Constant) and type(k.value) in (str, int, float) for k in node.keys):
+            raise SpecError(f"a dict in a spec has constant string or number keys only, {_where(node, spec)}")
+        return {k.value: _value(v, spec, depth, dicts) for k, v in zip(node.keys, node.values)}
     if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
         parts = [_value(node.left, spec, depth), _value(node.right, spec, depth)]
         return _call_schedule(_OPERATORS[type(node.op)], parts, {}, node, spec)
     if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name):
-            raise SpecError(f"only plain schedule names can be called ({_names()}), {_where(node, spec)}")
-        cls = REGISTRY.get(node.func.id)
+        if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):  # a peer's name
+            cls = PEERS.get(f"{node.func.value.id}.{node.func.attr}")
+            if cls is None:
+                raise unknown_peer(node.func.value.id, node.func.attr, f"spec {_where(node, spec)}")
+        elif not isinstance(node.func, ast.Name):
+            raise SpecError(f"only plain schedule names can be called, or one library prefix and name such as "
+                            f"'hf.cosine(...)' ({_names()}), {_where(node, spec)}")
+        else:
+            cls = REGISTRY.get(node.func.id)
         if cls is None:
             raise SpecError(f"unknown schedule {excerpt(node.func.id)} {_where(node, spec)}; known: {_names()}")
         if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
             raise SpecError(f"* and ** arguments are not allowed, {_where(node, spec)}")
-        args = [_value(a, spec, depth) for a in node.args]
+        dicts = isinstance(node.func, ast.Attribute)  # a peer's call may take dicts
+        args = [_value(a, spec, depth, dicts) for a in node.args]
         kwargs = {}
         for k in node.keywords:
             if k.arg in kwargs:
                 raise SpecError(f"keyword {excerpt(k.arg)} is given twice {_where(k.value, spec)}")
-            kwargs[k.arg] = _value(k.value, spec, depth)
+            kwargs[k.arg] = _value(k.value, spec, depth, dicts)
         return _call_schedule(cls, args, kwargs, node, spec)
     if isinstance(node, ast.Name):
         raise SpecError(f"unknown name {excerpt(node.id)} {_where(node, spec)}; write a call such as "
@@ -126,5 +139,8 @@ def _call_schedule(cls, args, kwargs, node, spec):
         raise type(error)(f"{error} ({cls.__name__} {_where(node, spec)})") from None
     except TypeError as error:  # wrong arity / unknown keyword from the dataclass __init__
         message = str(error).replace(f"{cls.__qualname__}.__init__()", f"{cls.__name__}()")
-        allowed = ", ".join(f.name for f in dataclasses.fields(cls) if f.init)
+        if dataclasses.is_dataclass(cls):
+            allowed = ", ".join(f.name for f in dataclasses.fields(cls) if f.init)
+        else:  # a peer function (hf.get_scheduler)
+            allowed = ", ".join(inspect.signature(cls).parameters)
         raise SpecError(f"{message[:300]} {_where(node, spec)}; {cls.__name__} takes: {allowed}") from None

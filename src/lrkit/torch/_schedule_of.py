@@ -155,24 +155,23 @@ def _placeholders(scheduler, optimizer):
 
 
 def _from_lambdas(scheduler, key):
-    """torch's LambdaLR whose lambdas lrkit can name: transformers' ``functools.partial`` functions."""
+    """torch's LambdaLR whose lambdas lrkit can name: transformers' ``get_*_schedule*`` functions."""
     if key != "lr":
         raise LrkitValueError(f"key must be 'lr' for a LambdaLR, got {key!r}")
-    out = []
-    for i, (fn, base) in enumerate(zip(scheduler.lr_lambdas, scheduler.base_lrs)):
-        unit = _named_lambda(fn, i)
-        out.append(mul(unit, float(base)))
-    return out
+    return [_named_lambda(fn, i, float(base)) for i, (fn, base) in enumerate(zip(scheduler.lr_lambdas,
+                                                                                   scheduler.base_lrs))]
 
 
-def _named_lambda(fn, i):
-    if isinstance(fn, functools.partial) and getattr(fn.func, "__module__", "").startswith("transformers."):
-        readers = _peer_table("HF_LAMBDAS")
-        reader = readers.get(getattr(fn.func, "__name__", None))
+def _named_lambda(fn, i, base):
+    from ..peers.hf import HF_LAMBDAS
+    func, keywords = (fn.func, fn.keywords) if isinstance(fn, functools.partial) else (fn, {})
+    if getattr(func, "__module__", "").startswith("transformers.") and not (
+            isinstance(fn, functools.partial) and fn.args):
+        reader = HF_LAMBDAS.get(getattr(func, "__name__", None))
         if reader is not None:
-            return reader(dict(fn.keywords))
-        raise LrkitTypeError(f"lr_lambda of param group {i} is transformers' {fn.func.__name__}, which lrkit "
-                             f"does not read yet")
+            return reader(dict(keywords), base)
+        raise LrkitTypeError(f"lr_lambda of param group {i} is transformers' {func.__name__}, which lrkit "
+                             f"does not read")
     where = getattr(fn, "__qualname__", type(fn).__name__)
     raise LrkitTypeError(
         f"lr_lambda of param group {i} is {where!r}, a function of yours: lrkit cannot read a formula from "
@@ -180,27 +179,24 @@ def _named_lambda(fn, i):
         f"lrkit.function(fn) to sample it")
 
 
-def _peer_table(name):
-    """A table of the named constructors (issue 14), empty until they are installed."""
-    try:
-        from .. import _peers_hf, _peers_timm
-    except ImportError:
-        return {}
-    return getattr(_peers_hf, name, None) or getattr(_peers_timm, name, None) or {}
-
-
 def _is_timm(scheduler):
     return any(c.__module__.startswith("timm.scheduler") for c in type(scheduler).__mro__)
 
 
 def _from_timm(scheduler, key):
+    """timm's schedulers through ``lrkit.peers.timm`` (timm keeps every argument as an attribute)."""
+    from ..peers.timm import TIMM_SCHEDULERS
     if key != "lr":
         raise LrkitValueError(f"key must be 'lr' for a timm scheduler, got {key!r}")
-    readers = _peer_table("TIMM_SCHEDULERS")
-    reader = readers.get(type(scheduler).__name__)
+    name = type(scheduler).__name__
+    if name == "PlateauLRScheduler":
+        raise LrkitTypeError("timm's PlateauLRScheduler has no schedule in advance: its LR follows the metric "
+                             "(lrkit.peers.timm.plateau gives the lrkit controller)")
+    reader = TIMM_SCHEDULERS.get(name)
     if reader is None:
-        raise LrkitTypeError(f"lrkit cannot read timm's {type(scheduler).__name__} yet")
-    return reader(scheduler)
+        raise LrkitTypeError(f"lrkit cannot read timm's {name}: it reads {', '.join(sorted(TIMM_SCHEDULERS))}")
+    attributes = vars(scheduler)
+    return [reader(attributes, float(base)) for base in scheduler.base_values]
 
 
 def _sequential(scheduler, key):

@@ -130,6 +130,7 @@ def _check_bounds(schedule):
 
 
 _CHUNK = 1 << 14
+_INF = math.inf
 
 
 def _negative_step(step):
@@ -193,7 +194,7 @@ class Schedule:
         if xp is None:
             kind = type(step)
             if kind is int or kind is float:
-                if 0 <= step < math.inf:
+                if 0 <= step < _INF:  # (the scalar path: few lookups before the compiled call)
                     try:
                         return self._scalar(step)
                     except OverflowError:

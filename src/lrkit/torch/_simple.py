@@ -108,7 +108,9 @@ class MultiStepLR(LRScheduler, torch_lr_scheduler.MultiStepLR):
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
             raise LrkitTypeError(f"milestones must be a list of integers, got {milestones!r}")
-        values = [integer(f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
+        values = list(milestones)
+        if not (set(map(type, values)) <= {int} and (not values or min(values) >= 0)):  # (plain ints: checked)
+            values = [integer(f"milestones[{i}]", m, 0) for i, m in enumerate(values)]
         for i in range(1, len(values)):
             if values[i] < values[i - 1]:
                 raise LrkitValueError(

@@ -9,6 +9,7 @@ from .._scaling import Scaling
 from .._spec import as_schedule
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
                          positive)
+from ._device import DeviceSchedule
 from ._distributed import check_reduce, reduce_metric
 from ._loading import each, optional, plateau_state, state_error
 from ._loading import integer as integer_rule
@@ -71,7 +72,7 @@ class ScheduleLR(LRScheduler):
 
     def __init__(self, optimizer, schedule=None, *, momentum=None, beta1=None, beta2=None, weight_decay=None,
                  hyperparams=None, relative=False, steps_per_epoch=None, accumulation_steps=1, tensor_lr=False,
-                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1):
+                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1, on_device=False):
         check_optimizer(optimizer)
         specs = {}
         for name, value in (("lr", schedule), ("momentum", momentum), ("beta1", beta1), ("beta2", beta2),
@@ -142,6 +143,14 @@ class ScheduleLR(LRScheduler):
                     group.setdefault("initial_lr", group["lr"])
                     group["lr"] = torch.tensor(group["lr"], dtype=dtype, device=device)
         self.tensor_lr = tensor_lr
+        self.on_device = check.flag("on_device", on_device)
+        self._device = None  # the device side (``_device.DeviceSchedule``), made at the first step
+        if on_device:
+            others = [_key_label(k) for k in self._specs if k != "lr"]
+            if others or "lr" not in self._specs:
+                raise LrkitValueError(f"on_device=True drives the LR only (a tensor in every group), not "
+                                      f"{', '.join(others) or 'no LR'}: drive those with a second ScheduleLR")
+            self._device_dtype = torch.float32 if tensor_lr in (True, False) else tensor_lr
         super().__init__(optimizer, last_epoch)
 
     def _make_hyperparameters(self):
@@ -196,6 +205,11 @@ class ScheduleLR(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
             raise group_count_error(self, len(groups))
+        if self.on_device:  # one fused write from a step counter on the device (``_device``)
+            self._step_on_device(groups, k)
+            self._calls, self.last_epoch = calls, k
+            self._step_count += 1
+            return
         t = self._time(k)
         mode = CLOSED if self._is_initial else CHAIN
         for hyperparameter in self._hyperparameters:
@@ -204,12 +218,38 @@ class ScheduleLR(LRScheduler):
         self._step_count += 1
         self._remember(groups)
 
+    def _step_on_device(self, groups, k):
+        device = self._device
+        if device is None or self._is_initial:
+            if device is None:
+                device = self._device = DeviceSchedule(self, self._hyperparameters[0], groups)
+            device.set_step(k)
+            device.write(groups)
+        else:
+            device.advance(groups)  # (the counter += 1 in place, the values, one write)
+
+    def _sync_from_device(self):
+        """Device mode: the host's step from the device counter (replays of a captured graph advance only it)."""
+        if self._device is not None:
+            k = self._device.step_on_device()
+            if k != self.last_epoch:
+                self._calls, self.last_epoch = k * self.accumulation_steps, k
+
+    def get_last_lr(self):
+        if self._device is not None:
+            return self._device.last_lr()
+        return super().get_last_lr()
+
     def _update_lr(self, epoch=None):
         if epoch is None:
             return self.step()
         self._calls = epoch * self.accumulation_steps
         self.last_epoch = epoch
         groups = self.optimizer.param_groups
+        if self._device is not None:
+            self._device.set_step(epoch)
+            self._device.write(groups)
+            return
         for hyperparameter in self._hyperparameters:
             hyperparameter.advance(groups, self._time(epoch), CLOSED)
         self._remember(groups)
@@ -227,6 +267,7 @@ class ScheduleLR(LRScheduler):
         metric = as_float(metric, "metric") if isinstance(metric, torch.Tensor) else metric
         if self.reduce is not None:
             metric = reduce_metric(metric, self.reduce)  # collective: before any early return
+        self._sync_from_device()
         if self.last_epoch < self.plateau_start:
             return
         before = self._plateau_state
@@ -236,6 +277,10 @@ class ScheduleLR(LRScheduler):
         self._plateau_state = after
         if after.reductions != before.reductions:
             groups = self.optimizer.param_groups
+            if self._device is not None:  # (the new multipliers: one transfer per evaluation)
+                self._device.take_plateau(self)
+                self._device.write(groups)
+                return
             self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch))
             self._remember(groups)
 
@@ -259,6 +304,9 @@ class ScheduleLR(LRScheduler):
         return self._plateau_state
 
     def state_dict(self):
+        if self._device is not None:  # (reads the device: one sync per checkpoint)
+            self._sync_from_device()
+            self._last_lr = self._device.last_values()
         state = super().state_dict()
         state["_calls"] = self._calls
         state["plateau"] = None if self._plateau_state is None else self._plateau_state.to_dict()
@@ -285,6 +333,16 @@ class ScheduleLR(LRScheduler):
             self._plateau_state = PlateauState.from_dict(state["plateau"])
         if "plateau_skips" in state:
             self._plateau_skips = list(state["plateau_skips"])
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        device = self._device
+        if device is not None:  # the loaded step, scaling and plateau on the device, written once
+            device.h = self._hyperparameters[0]
+            device.take_scaling()
+            device.take_plateau(self)
+            device.set_step(max(self.last_epoch, 0))
+            device.write(self.optimizer.param_groups)
 
     def __repr__(self):
         parts = ", ".join(f"{_key_label(k)}={per[0]!r}" if all(s is per[0] for s in per) else

@@ -175,6 +175,8 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         lr = self._hyperparameters[0]
         if lr.key == "lr" and lr.numbers_only:
             self._last_lr = list(lr.last_values)
+        elif lr.key == "lr" and lr.access is lr.tensor_access is not None:  # (copies made when read)
+            self._last_lr = _TensorCopies(lr.last_values, lr.written)
         else:
             self._last_lr = [copy_of(g["lr"]) for g in groups]
 
@@ -200,6 +202,19 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
             else:
                 group["lr"] = lr
         self._last_lr = [copy_of(g["lr"]) for g in groups]
+
+    @property
+    def _last_lr(self):
+        """torch's attribute (``get_last_lr()``, ``state_dict()``): tensor copies are made when it is read, not
+        at every step (a copy per group per step would cost as much as the write)."""
+        value = self.__dict__.get("_last_lr")
+        if type(value) is _TensorCopies:
+            value = self.__dict__["_last_lr"] = value.copies()
+        return value
+
+    @_last_lr.setter
+    def _last_lr(self, value):
+        self.__dict__["_last_lr"] = value
 
     # ---- torch's read API ----------------------------------------------------------------------------
     def get_last_lr(self):
@@ -348,3 +363,23 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch})"
+
+
+class _TensorCopies:
+    """The LRs just written into tensor groups, as torch's copies once read: ``values[i]`` in
+    ``like[i]``'s dtype and device (what a copy of the tensor filled with ``values[i]`` holds)."""
+
+    __slots__ = ("values", "like")
+
+    def __init__(self, values, like):
+        self.values, self.like = values, like
+
+    def copies(self):
+        return [torch.tensor(v, dtype=t.dtype, device=t.device) for v, t in zip(self.values, self.like)]
+
+    def __eq__(self, other):
+        if type(other) is _TensorCopies:
+            return self.values == other.values
+        return NotImplemented
+
+    __hash__ = None

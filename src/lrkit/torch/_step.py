@@ -327,6 +327,59 @@ class AnyGroups:
         h.numbers_only = numbers_only and h.drives_every_group
         if numbers_only and h.number_access is not None:
             h.access = h.number_access
+        elif h.tensor_access is not None and len(versions) == h.n_groups:  # every group a tensor we filled
+            h.version_list = list(versions.values())
+            h.access = h.tensor_access
+
+
+_version = operator.attrgetter("_version")
+_fill = torch.Tensor.fill_
+
+
+class TensorGroups:
+    """Every group holds a tensor this hyperparameter filled last (the compile recipe's tensor LRs): the
+    objects and their versions compared at C speed, one ``fill_`` per group (the floor of an in-place
+    write); anything else (an edit, a new object) is handed to ``AnyGroups``."""
+
+    __slots__ = ("key", "get")
+
+    def __init__(self, key):
+        self.key = key
+        self.get = operator.itemgetter(key)
+
+    def read(self, groups):
+        return list(map(self.get, groups))
+
+    def untouched(self, groups, h):
+        if h.n_groups == 1:  # (no lists for one group)
+            c = groups[0][self.key]
+            return c is h.written[0] and c._version == h.version_list[0]
+        current = list(map(self.get, groups))
+        return all(map(operator.is_, current, h.written)) and list(map(_version, current)) == h.version_list
+
+    def overwrite(self, groups, h, units):
+        if not self.untouched(groups, h):
+            return self.changes(groups, h)
+        self.write(groups, h, units)
+        return True
+
+    def changes(self, groups, h):
+        h.access = h.any_access
+        return h.any_access.changes(groups, h)
+
+    def write(self, groups, h, units):
+        values = checked_values(h.scaling, units[0])
+        tensors = h.written
+        h.last_values = values
+        if h.n_groups == 1:
+            t = tensors[0]
+            t.fill_(values[0])
+            v = t._version
+            h.version_list, h.tensor_versions = [v], {0: v}
+            return
+        _drain(map(_fill, tensors, values))
+        versions = h.version_list = list(map(_version, tensors))
+        h.tensor_versions = dict(enumerate(versions))
 
 
 def _number_access(key, n):
@@ -367,6 +420,9 @@ class Hyperparameter:
         # the group access: for groups that all hold python numbers (one unit, no adjust), or any groups
         self.number_access = _number_access(key, n) if self.unit is not None and adjust is None else None
         self.any_access = AnyGroups(key)
+        self.tensor_access = (TensorGroups(key) if self.unit is not None and adjust is None and isinstance(key, str)
+                              else None)
+        self.version_list = None        # the tensors' versions after our last fill_ (``TensorGroups``)
         self.access = self.any_access
         self.unit_shared_with = None  # a hyperparameter with the same unit, advanced first (CyclicLR's lr)
         self.time = None                # the time of the last write

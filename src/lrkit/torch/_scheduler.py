@@ -203,23 +203,13 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 group["lr"] = lr
         self._last_lr = [copy_of(g["lr"]) for g in groups]
 
-    @property
-    def _last_lr(self):
-        """torch's attribute (``get_last_lr()``, ``state_dict()``): tensor copies are made when it is read, not
-        at every step (a copy per group per step would cost as much as the write)."""
-        value = self.__dict__.get("_last_lr")
-        if type(value) is _TensorCopies:
-            value = self.__dict__["_last_lr"] = value.copies()
-        return value
-
-    @_last_lr.setter
-    def _last_lr(self, value):
-        self.__dict__["_last_lr"] = value
-
     # ---- torch's read API ----------------------------------------------------------------------------
     def get_last_lr(self):
         """The LR of each param group after the last step (tensors are copies, as torch)."""
-        return self._last_lr
+        last = self._last_lr
+        if type(last) is _TensorCopies:  # (the copies are made when read, not at every step)
+            last = self._last_lr = last.copies()
+        return last
 
     def get_lr(self):
         """The LR of each param group at ``last_epoch`` in closed form (warns outside ``step()``, as torch)."""
@@ -254,7 +244,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         ``torch.load(weights_only=True)``)."""
         state = {"last_epoch": self.last_epoch, "_step_count": self._step_count,
                  "base_lrs": [plain_value(b) for b in self.base_lrs],
-                 "_last_lr": [plain_value(v) for v in self._last_lr]}
+                 "_last_lr": [plain_value(v) for v in self.get_last_lr()]}
         state.update(self._config())
         state["lrkit"] = self._lrkit_state()
         return state

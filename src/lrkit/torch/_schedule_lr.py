@@ -1,11 +1,12 @@
 """``ScheduleLR``, the native adapter: any hyperparameter of any param group from lrkit schedules."""
+import numpy as np
 import torch
 
 from .. import _checks as check
 from .._errors import LrkitTypeError, LrkitValueError
 from .._plateau import PlateauState
 from .._plateau import plateau as plateau_controller
-from .._scaling import Scaling
+from .._scaling import ARRAY_FROM, Scaling
 from .._spec import as_schedule
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
                          positive)
@@ -168,7 +169,10 @@ class ScheduleLR(LRScheduler):
             else:
                 scale = [1.0] * len(per)
             adjust = self._plateau_stage if (key == "lr" and self.plateau is not None) else None
-            hyperparameters.append(Hyperparameter(key, units, unit_of_group, Scaling(scale), adjust=adjust))
+            h = Hyperparameter(key, units, unit_of_group, Scaling(scale), adjust=adjust)
+            if adjust is not None:
+                h.adjust_all = self._plateau_stage_all
+            hyperparameters.append(h)
         hyperparameters.sort(key=lambda h: h.key != "lr")
         return hyperparameters
 
@@ -182,6 +186,22 @@ class ScheduleLR(LRScheduler):
             state = state._replace(reductions=state.reductions - skipped)
         return self.plateau.apply(value, state, group=i if isinstance(self.plateau.min_lr, tuple)
                                   else 0)
+
+    def _plateau_stage_all(self, values):
+        """``_plateau_stage`` of every group's value at once (numpy for many), or None where it has to go one
+        by one (a group left alone, a group that skipped a cut, a floor per group)."""
+        if self.last_epoch < self.plateau_start:
+            return values
+        state, ctl = self._plateau_state, self.plateau
+        if state.reductions == 0:  # (``max(v * 1.0, min(v, floor))`` is v)
+            return values
+        if isinstance(ctl.min_lr, tuple) or any(self._plateau_skips) or None in values:
+            return None
+        factor, floor = ctl.factor ** state.reductions, float(ctl.floor(0))
+        if len(values) < ARRAY_FROM:
+            return [max(v * factor, min(v, floor)) for v in values]
+        v = np.asarray(values, dtype=np.float64)
+        return np.maximum(v * factor, np.minimum(v, floor)).tolist()
 
     @property
     def schedules(self):
@@ -272,8 +292,9 @@ class ScheduleLR(LRScheduler):
             return
         before = self._plateau_state
         after = self.plateau.update(before, metric)
+        values = None
         if after.reductions != before.reductions:
-            self._skip_small_cuts(before, after)
+            values = self._skip_small_cuts(before, after)
         self._plateau_state = after
         if after.reductions != before.reductions:
             groups = self.optimizer.param_groups
@@ -281,15 +302,25 @@ class ScheduleLR(LRScheduler):
                 self._device.take_plateau(self)
                 self._device.write(groups)
                 return
-            self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch))
+            self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch), values)
             self._remember(groups)
 
     def _skip_small_cuts(self, before, after):
         """torch's ``eps`` rule: a group whose LR a new reduction lowers by no more than the controller's
-        ``eps`` keeps its LR (the reduction is skipped for that group from now on)."""
+        ``eps`` keeps its LR (the reduction is skipped for that group from now on). Returns the values to write
+        when every group takes the cut (numpy, many groups), else None.
         h = self._hyperparameters[0]
         raw = h.values(h.unit_values(self._time(self.last_epoch)), adjust=False)
         eps, ctl, skips = self.plateau.eps, self.plateau, self._plateau_skips
+        if len(raw) >= ARRAY_FROM and not isinstance(ctl.min_lr, tuple) and not any(skips) and None not in raw:
+            v, floor = np.asarray(raw, dtype=np.float64), float(ctl.floor(0))  # (all groups at once)
+            low = np.minimum(v, floor)
+            old = np.maximum(v * ctl.factor ** before.reductions, low)
+            new = np.maximum(v * ctl.factor ** after.reductions, low)
+            skipped = np.flatnonzero(~(old - new > eps)).tolist()
+            for i in skipped:
+                skips[i] += after.reductions - before.reductions
+            return None if skipped else new.tolist()  # (no group skipped: the values to write)
         for i, value in enumerate(raw):
             if value is None:
                 continue

@@ -413,6 +413,7 @@ class Hyperparameter:
         self.offsets_moved = False  # an edit is kept as an offset until the next step (see ``rebase``)
         self.chainable = chainable
         self.adjust = adjust
+        self.adjust_all = None  # optional: ``adjust`` of every value at once (a list, or None: one by one)
         self.n_groups = n
         self.drives_every_group = all(j is not None for j in self.unit_of_group)
         self.unit = self.units[0] if self.drives_every_group and len(self.units) == 1 else None
@@ -565,7 +566,8 @@ class Hyperparameter:
             values = scaling.values_each([None if j is None else units[j] for j in self.unit_of_group])
         adjust = self.adjust if adjust else None
         if adjust is not None:
-            values = [v if v is None else adjust(v, i) for i, v in enumerate(values)]
+            many = self.adjust_all(values) if self.adjust_all is not None else None  # (all groups at once)
+            values = many if many is not None else [v if v is None else adjust(v, i) for i, v in enumerate(values)]
         return values
 
     def schedule(self, i):
@@ -635,9 +637,17 @@ class Hyperparameter:
             old = group[name]
             group[name] = (*old[:j], value, *old[j + 1:])
 
-    def rewrite(self, groups, t):
-        """Write the values of time ``t`` again (the plateau stage moved), without looking for edits."""
-        self.access.write(groups, self, self.unit_values(t))
+    def rewrite(self, groups, t, values=None):
+        """Write the values of time ``t`` again (the plateau stage moved), without looking for edits
+        (``values``: those values, already computed)."""
+        units = self.unit_values(t)
+        if self.numbers_only and type(self.key) is str:  # (python numbers in every group: whole lists)
+            values = self.values(units) if values is None else values
+            refuse_bad(values)
+            _drain(map(_setitem, groups, repeat(self.key), values))
+            self.written = self.last_values = values
+            return
+        self.access.write(groups, self, units)
 
     # ---- state ---------------------------------------------------------------------------------------------
     def state(self):

@@ -308,7 +308,7 @@ class ScheduleLR(LRScheduler):
     def _skip_small_cuts(self, before, after):
         """torch's ``eps`` rule: a group whose LR a new reduction lowers by no more than the controller's
         ``eps`` keeps its LR (the reduction is skipped for that group from now on). Returns the values to write
-        when every group takes the cut (numpy, many groups), else None.
+        when every group takes the cut (numpy, many groups), else None."""
         h = self._hyperparameters[0]
         raw = h.values(h.unit_values(self._time(self.last_epoch)), adjust=False)
         eps, ctl, skips = self.plateau.eps, self.plateau, self._plateau_skips

@@ -244,10 +244,15 @@ def memory(goals, quick):
               max(sizes[0], 1), sizes[1] / max(sizes[0], 1), "grows by < 1 KB", growth < 1024, unit="")
 
 
+SECTIONS = ("tensor", "plateau", "run", "milestones")
+
+
 def main(args, results, floors, sizes):
     repeat = args.repeat or (3 if args.quick else 7)
-    only = set(filter(None, args.only.split(",")))
-    only = {x for x in only if x in ("tensor", "plateau", "run", "milestones")}  # (the sections; names: rows)
+    named = set(filter(None, args.only.split(",")))
+    only = {x for x in named if x in SECTIONS}  # (--only: rows of the torch table and/or these sections)
+    if named and not only:
+        only = {"none"}
     goals = Goals()
     if not only or "tensor" in only:
         tensor_lrs(goals, sizes, args.quick, repeat)

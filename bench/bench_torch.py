@@ -5,7 +5,15 @@
     python bench/bench_torch.py --quick    # fewer repeats and steps (tests/test_torch_bench.py runs a subset)
 
 Options: ``--quick``, ``--repeat N`` (timing repeats, the minimum is kept), ``--groups 1,100,1000``,
-``--only StepLR,OneCycleLR``.
+``--only StepLR,OneCycleLR`` (rows of the table; ``tensor``, ``plateau``, ``run``, ``milestones``: the
+sections of issue 13), ``--no-issue13``.
+
+After the table against torch, the goals of issue 13 (``bench/_issue13_torch.py``): tensor LRs against
+the floor of one ``fill_`` per group (ScheduleLR's tensor path, a drop-in on tensor LRs, device mode), the
+float path of every drop-in at the largest group count against the read+write floor (<= 2x),
+ReduceLROnPlateau and ChainedScheduler against torch at 1 group (>= 1x), the plateau stage's
+``report()`` with a cut, the per-step cost at update 1e7 against update 1e3 (flat: <= 1.5x), MultiStepLR's
+construction and ``state_dict()`` per milestone (linear) and MultiplicativeLR's memory.
 
 Each row builds two identical ``torch.optim.SGD(momentum=0.9)`` optimizers with ``n`` param groups (each
 group its own float LR, as when layers get different LRs), one driven by ``torch.optim.lr_scheduler.X``

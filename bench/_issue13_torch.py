@@ -195,7 +195,7 @@ def run_length(goals, quick, repeat, only=()):
 # ---- milestones and memory ---------------------------------------------------------------------------------
 def milestones(goals, quick):
     """MultiStepLR's construction and state_dict(), per milestone, at m and 10 m milestones (linear: equal)."""
-    small, large = (300, 3000) if quick else (1000, 10000)  # (lrkit.MAX_PARTS: at most 10,000 milestones)
+    small, large = (300, 3000) if quick else (900, 9000)  # (lrkit.MAX_PARTS: 10,000 values, 9,999 milestones)
     per = {}
     for m in (small, large):
         ms = list(range(1, m + 1))

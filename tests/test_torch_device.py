@@ -184,3 +184,25 @@ def test_closed_form_jump():
     assert math.isclose(float(opt.param_groups[0]["lr"]), 0.1 * s(25), rel_tol=1e-12)
     assert sched.state_dict()["last_epoch"] == 25
     assert np.isfinite(sched.get_last_lr()[0].item())
+
+
+@pytest.mark.parametrize("make", [
+    lambda o: K.ScheduleLR(o, lrkit.cosine(1.0, 0.0, steps=20), relative=True, tensor_lr=torch.float64),
+    lambda o: K.CosineAnnealingLR(o, T_max=20),
+], ids=["ScheduleLR tensor_lr", "CosineAnnealingLR on tensor LRs"])
+def test_the_tensor_path_writes_into_tensors_that_replaced_its_own(make):
+    """The tensor path (``TensorGroups``) fills the tensors it filled last; after ``optimizer.load_state_dict``
+    (Accelerate's prepare does one) the groups hold new tensors, and those get the next values."""
+    opts = [make_optimizer(lrs=[0.1, 0.2], tensor=[True, True]) for _ in range(2)]
+    with quiet():
+        scheds = [make(o) for o in opts]
+    for _ in range(3):
+        for o, s in zip(opts, scheds):
+            o.step(), s.step()
+    old = opts[1].param_groups[0]["lr"]
+    opts[1].load_state_dict(opts[1].state_dict())
+    assert opts[1].param_groups[0]["lr"] is not old  # (new tensors: what the test is about)
+    for _ in range(4):
+        for o, s in zip(opts, scheds):
+            o.step(), s.step()
+        assert _lrs(opts[1]) == _lrs(opts[0])

@@ -360,7 +360,7 @@ class TensorGroups:
     def overwrite(self, groups, h, units):
         if not self.untouched(groups, h):
             return self.changes(groups, h)
-        self.write(groups, h, units)
+        self._fill(h, units)
         return True
 
     def changes(self, groups, h):
@@ -368,6 +368,15 @@ class TensorGroups:
         return h.any_access.changes(groups, h)
 
     def write(self, groups, h, units):
+        """Write into the tensors the groups hold; ``AnyGroups`` writes when they are not those filled last
+        (a restored optimizer's new tensors, a number)."""
+        if not all(map(operator.is_, map(self.get, groups), h.written)):
+            h.access = h.any_access
+            return h.any_access.write(groups, h, units)
+        self._fill(h, units)
+
+    def _fill(self, h, units):
+        """``fill_`` the tensors filled last (the caller has seen the groups hold them)."""
         values = checked_values(h.scaling, units[0])
         tensors = h.written
         h.last_values = values

@@ -165,6 +165,8 @@ def main(argv=None):
     ours, ref = (t / len(calls) for t in best_pair(consume(s, calls), consume(reference_scalar, calls), repeat))
     rows.append(("(a) scalar s(t), per call", f"{len(calls):,} calls", seconds(ours), seconds(ref) + " math",
                  ours / ref, "x", "<= 3x", ours / ref <= 3))
+    rows.append(("(a') the same, issue 13's goal", f"{len(calls):,} calls", seconds(ours), seconds(ref) + " math",
+                 ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
 
     # (b) numpy curve
     grid = np.arange(curve_steps)
@@ -175,6 +177,7 @@ def main(argv=None):
     rows.append(("(b) numpy curve s(np.arange(n))", f"n = {curve_steps:,}", seconds(ours), seconds(ref) + " numpy",
                  ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
     del grid
+    rows.extend(issue13_rows(s, quick, repeat))
 
     # (c) torch stepping vs the lrkit numpy curve
     if torch is None:
@@ -192,6 +195,52 @@ def main(argv=None):
                  seconds(theirs) + " torch", theirs / ours, "x faster", ">= 200x", theirs / ours >= 200))
     print_table(rows)
     return 0
+
+
+def issue13_rows(s, quick, repeat):
+    """Issue 13: short curves, a sequence of many parts, a long lookup table, each against hand-written numpy."""
+    rows = []
+    for n in (1000, 10000):  # short curves: the fixed cost of a call shows
+        grid = np.arange(n)
+        check(f"(d) {n}", s(grid), reference_numpy(grid), rtol=1e-12, atol=1e-18)
+        number = max(1, (200 if quick else 2000) * 1000 // n)
+        times = [(min(timeit.repeat(lambda: s(grid), number=number, repeat=1)),
+                  min(timeit.repeat(lambda: reference_numpy(grid), number=number, repeat=1))) for _ in range(repeat)]
+        ours, ref = (min(t[i] for t in times) / number for i in (0, 1))
+        rows.append((f"(d) short curve s(np.arange(n))", f"n = {n:,}", seconds(ours), seconds(ref) + " numpy",
+                     ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
+    # a sequence of many parts: each part only on its own steps
+    parts, length = (200, 1000) if quick else (1000, 1000)
+    seq = lrkit.sequence([lrkit.cosine(1.0, 0.1, steps=length)] * parts, boundaries=[length * (i + 1) for i in range(parts - 1)])
+    steps = parts * length
+
+    def reference_sequence(t):
+        t = np.asarray(t, dtype=np.float64)
+        k = np.minimum(np.floor(t / length), parts - 1)
+        local = np.minimum(t - k * length, length)
+        return 0.1 + 0.9 * ((1.0 + np.cos(np.pi * local / length)) * 0.5)
+
+    grid = np.arange(steps)
+    check("(e)", seq(grid), reference_sequence(grid), rtol=1e-12, atol=1e-15)
+    ours, ref = best_pair(lambda: seq(grid), lambda: reference_sequence(grid), repeat)
+    rows.append((f"(e) sequence of {parts:,} parts", f"n = {steps:,}", seconds(ours), seconds(ref) + " numpy",
+                 ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
+    # a long lookup table: one binary search over the whole curve
+    m = 2000 if quick else 9999  # (lrkit.MAX_PARTS: 10,000 values)
+    milestones = list(range(50, 50 * m + 1, 50))
+    table = lrkit.multistep(1.0, milestones=milestones, gamma=0.9999)
+    values = np.asarray([0.9999 ** i for i in range(m + 1)])
+    bounds = np.asarray(milestones, dtype=np.float64)
+    grid = np.arange(10 ** 6 if not quick else 2 * 10 ** 5)
+
+    def reference_table(t):
+        return values[np.searchsorted(bounds, np.asarray(t, dtype=np.float64), side="right")]
+
+    check("(f)", table(grid), reference_table(grid), rtol=1e-12, atol=0)
+    ours, ref = best_pair(lambda: table(grid), lambda: reference_table(grid), repeat)
+    rows.append((f"(f) multistep, {m:,} milestones", f"n = {grid.size:,}", seconds(ours), seconds(ref) + " numpy",
+                 ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
+    return rows
 
 
 def print_table(rows):

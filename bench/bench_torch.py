@@ -5,7 +5,15 @@
     python bench/bench_torch.py --quick    # fewer repeats and steps (tests/test_torch_bench.py runs a subset)
 
 Options: ``--quick``, ``--repeat N`` (timing repeats, the minimum is kept), ``--groups 1,100,1000``,
-``--only StepLR,OneCycleLR``.
+``--only StepLR,OneCycleLR`` (rows of the table; ``tensor``, ``plateau``, ``run``, ``milestones``: the
+sections of issue 13), ``--no-issue13``.
+
+After the table against torch, the goals of issue 13 (``bench/_issue13_torch.py``): tensor LRs against
+the floor of one ``fill_`` per group (ScheduleLR's tensor path, a drop-in on tensor LRs, device mode), the
+float path of every drop-in at the largest group count against the read+write floor (<= 2x),
+ReduceLROnPlateau and ChainedScheduler against torch at 1 group (>= 1x), the plateau stage's
+``report()`` with a cut, the per-step cost at update 1e7 against update 1e3 (flat: <= 1.5x), MultiStepLR's
+construction and ``state_dict()`` per milestone (linear) and MultiplicativeLR's memory.
 
 Each row builds two identical ``torch.optim.SGD(momentum=0.9)`` optimizers with ``n`` param groups (each
 group its own float LR, as when layers get different LRs), one driven by ``torch.optim.lr_scheduler.X``
@@ -43,6 +51,8 @@ except ImportError:  # run from a checkout without installing
 
 import torch
 from torch.optim import lr_scheduler as T
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # (bench/_issue13_torch.py)
 
 import lrkit.torch as K
 
@@ -152,6 +162,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--groups", default="1,100,1000")
     parser.add_argument("--only", default="")
+    parser.add_argument("--no-issue13", action="store_true", help="only the table against torch")
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 7)
     sizes = [int(x) for x in args.groups.split(",")]
@@ -165,6 +176,7 @@ def main(argv=None):
     print(header)
     floors = {n: floor(n, max(10, (200 if args.quick else 600) // max(1, n // 20)), repeat) for n in sizes}
     missed = []
+    results = {}  # (name, n) -> torch and lrkit seconds per step, for the issue 13 sections
     for name, make in ROWS:
         if only and name.split()[0] not in only:
             continue
@@ -174,6 +186,7 @@ def main(argv=None):
             check(name, make, n, min(steps, 60))
             t, k = timing(name, make, n, steps, repeat)
             ratio = t / k
+            results[name, n] = (t, k)
             cells.append(f"{t * 1e6:9.1f} / {k * 1e6:7.1f} us {ratio:6.2f}x")
             if n == 1 and ratio < 1.0:
                 missed.append(f"{name} at 1 group: {ratio:.2f}x")
@@ -186,6 +199,9 @@ def main(argv=None):
     cells = [f"{floors[n] * 1e6:9.1f} us" for n in sizes]
     print(f"{'(read + compare + write floor)':30s}" + "".join(f"{c:>30s}" for c in cells))
     print("goals: " + ("all met" if not missed else "NOT MET for " + "; ".join(missed)))
+    if not args.no_issue13:
+        import _issue13_torch
+        _issue13_torch.main(args, results, floors, sizes)
     return 0
 
 

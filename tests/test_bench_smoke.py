@@ -31,3 +31,13 @@ def test_bench_core_without_torch_skips_row_c():
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^\(a\) scalar ", done.stdout, re.M) and re.search(r"^\(b\) numpy ", done.stdout, re.M)
     assert re.search(r"^\(c\) skipped: torch not installed", done.stdout, re.M), done.stdout
+
+
+def test_bench_core_prints_the_issue13_rows():
+    done = subprocess.run([sys.executable, BENCH, "--quick", "--repeat", "1", "--no-torch"], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ratio = r"\s[\d,]+\.\d\dx"
+    for row in (r"\(a'\) the same, issue 13's goal", r"\(d\) short curve .*n = 1,000\s", r"\(e\) sequence of",
+                r"\(f\) multistep, "):
+        assert re.search("^" + row + ".*" + ratio + r".*<= 1\.5x\s+(met|NOT MET)$", done.stdout, re.M), (row, done.stdout)

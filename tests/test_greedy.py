@@ -244,3 +244,28 @@ def test_ranks_take_identical_decisions_equal_to_one_process_fed_the_mean_metric
     assert len({lr for row in expected for lr in row}) > 3  # raises and cuts happened
     alone = results["None"]
     assert alone[0] != alone[1]  # their own metrics: their own decisions
+
+
+def test_many_groups_take_the_greedy_stage_group_by_group():
+    """With 48 groups or more ScheduleLR's plateau stage goes through numpy for every group at once; the
+    greedy stage, whose LRs are per group, must not: 60 groups give each group transformers' LR."""
+    from lrkit.torch import ScheduleLR
+    rng = random.Random(5)
+    lrs = [rng.uniform(0.01, 1.0) for _ in range(60)]
+    theirs = hf.GreedyLR(optimizer(lrs), factor=0.5, patience=1, cooldown=0, warmup=0, min_lr=1e-4, max_lr=2.0)
+    opt = optimizer(lrs)
+    ours = ScheduleLR(opt, lrkit.constant(1.0), relative=True,
+                      plateau=lrkit.greedy(factor=0.5, patience=1, cooldown=0, warmup=0, min_lr=1e-4, max_lr=2.0,
+                                           nonfinite="bad", threshold_rule="torch"))
+    for i, m in enumerate(random_metrics(rng, 120)):
+        opt.step()
+        ours.step()
+        theirs.step(m)
+        ours.report(m)
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in theirs.optimizer.param_groups], i
+
+
+def test_device_mode_takes_no_greedy_stage():
+    from lrkit.torch import ScheduleLR
+    with pytest.raises(lrkit.LrkitValueError, match="on_device=True takes plateau=lrkit.plateau"):
+        ScheduleLR(optimizer([0.1]), lrkit.constant(1.0), plateau=lrkit.greedy(), on_device=True)

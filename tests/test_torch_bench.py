@@ -23,3 +23,28 @@ def test_bench_torch_runs_checks_and_prints_ratios():
     for name in ("StepLR", "CyclicLR", "OneCycleLR", "ReduceLROnPlateau", "ChainedScheduler", "ScheduleLR vs LambdaLR"):
         assert re.search(rf"^{re.escape(name)}\s+(\s+[\d.]+ /\s+[\d.]+ us\s+[\d.]+x){{2}}$", out, re.M), (name, out)
     assert re.search(r"^goals: ", out, re.M)
+
+
+def test_bench_torch_issue13_sections_print_their_goals():
+    """The sections of issue 13 run and print each figure next to its goal (met or not: never asserted)."""
+    done = subprocess.run([sys.executable, BENCH, "--quick", "--repeat", "1", "--groups", "1,20",
+                           "--only", "ReduceLROnPlateau,tensor,plateau,run,milestones"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for figure in ("tensor path ScheduleLR(tensor_lr=True), 20 groups", "device mode ScheduleLR(on_device=True)",
+                   "ReduceLROnPlateau vs torch's, 1 group", "plateau stage report() with a cut, 20 groups",
+                   "CosineAnnealingWarmRestarts T_0=10: step at 1e7 vs at 1e3", "MultiplicativeLR: step at 1e7",
+                   "MultiStepLR construction per milestone", "MultiplicativeLR memory"):
+        assert re.search(rf"^{re.escape(figure)}.*\s[\d,.]+x\s+.+\s(met|NOT MET)$", out, re.M), (figure, out)
+    assert re.search(r"^issue 13 goals: ", out, re.M)
+
+
+def test_bench_train_quick_runs():
+    """bench/bench_train.py --quick: five variants of a compiled training step, the LRs checked equal."""
+    train = os.path.join(os.path.dirname(BENCH), "bench_train.py")
+    done = subprocess.run([sys.executable, train, "--quick", "--repeat", "1"], capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in ("torch CosineAnnealingLR", "lrkit float path", "lrkit tensor path", "lrkit device mode"):
+        assert re.search(rf"^{re.escape(name)}.*\s[\d.]+%\s+<= 1%\s+(met|NOT MET)$", done.stdout, re.M), done.stdout

@@ -66,6 +66,11 @@ CASES = {
     "ScheduleLR": ("adam", lambda o: K.ScheduleLR(o, lrkit.warmup(lrkit.cosine(0.01, 0.0, steps=40), steps=10),
                                                   beta1="linear(0.95, 0.85, steps=50)")),
     "ScheduleLR plateau": ("sgd", lambda o: K.ScheduleLR(o, "exponential(0.01, 0.97)", plateau=plateau(patience=1))),
+    # device mode (issue 13): the LR a view of lrkit's buffer, written by one copy_ from a device step counter
+    "ScheduleLR on_device": ("adam", lambda o: K.ScheduleLR(o, lrkit.warmup(lrkit.cosine(0.01, 0.0, steps=40),
+                                                                            steps=10), on_device=True)),
+    "ScheduleLR on_device plateau": ("sgd", lambda o: K.ScheduleLR(o, "exponential(0.01, 0.97)", on_device=True,
+                                                                   plateau=plateau(patience=1))),
 }
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -63,8 +63,18 @@ def _depth(value):
     if isinstance(value, Schedule):
         return value.__dict__.get("_depth", 1)
     if isinstance(value, tuple):
+        if _numbers_only(value):
+            return 0
         return max((_depth(v) for v in value), default=0)
     return 0
+
+
+_NUMBER_TYPES = ({int}, {float}, {int, float}, set())
+
+
+def _numbers_only(values):
+    """Does the tuple hold Python ints and floats only (a long list of milestones, say)?"""
+    return set(map(type, values)) in _NUMBER_TYPES
 
 
 def bounds_of(schedule):
@@ -133,6 +143,7 @@ def _check_bounds(schedule):
 
 
 _CHUNK = 1 << 14
+_INF = math.inf
 
 
 def _negative_step(step):
@@ -196,7 +207,7 @@ class Schedule:
         if xp is None:
             kind = type(step)
             if kind is int or kind is float:
-                if 0 <= step < math.inf:
+                if 0 <= step < _INF:  # (the scalar path: few lookups before the compiled call)
                     try:
                         return self._scalar(step)
                     except OverflowError:
@@ -240,31 +251,43 @@ class Schedule:
         return state
 
     def _call_default(self, step):
-        if isinstance(step, bool):
-            raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
-        if isinstance(step, numbers.Real) and np.ndim(step) == 0 and not isinstance(step, np.ndarray):
-            return self(int(step) if isinstance(step, numbers.Integral) else float(step))
-        kind = type(step).__module__.partition(".")[0]
-        if kind in ("torch", "jax", "jaxlib", "keras", "tensorflow"):
-            raise LrkitTypeError(
-                f"step is a {type(step).__module__}.{type(step).__name__}: pass its namespace, "
-                f"e.g. schedule(step, xp=torch) / xp=jax.numpy / xp=keras.ops")
+        if type(step) is not np.ndarray:
+            if isinstance(step, bool):
+                raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
+            if isinstance(step, numbers.Real) and np.ndim(step) == 0:
+                return self(int(step) if isinstance(step, numbers.Integral) else float(step))
+            kind = type(step).__module__.partition(".")[0]
+            if kind in ("torch", "jax", "jaxlib", "keras", "tensorflow"):
+                raise LrkitTypeError(
+                    f"step is a {type(step).__module__}.{type(step).__name__}: pass its namespace, "
+                    f"e.g. schedule(step, xp=torch) / xp=jax.numpy / xp=keras.ops")
         try:
             t = np.asarray(step)
         except (ValueError, TypeError, OverflowError):  # ragged or mixed lists
             raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}") from None
-        if t.dtype.kind not in "iuf":
+        kind = t.dtype.kind
+        if kind not in "iuf":
             raise LrkitTypeError(f"step must be a number or an array of numbers, got {excerpt(step)}")
-        t = t.astype(np.float64)
-        if t.size and not (t.min() >= 0 and t.max() < math.inf):  # NaN fails both
+        if t.size and kind != "u" and not (t.min() >= 0 and (kind == "i" or t.max() < math.inf)):  # NaN fails
+            t = t.astype(np.float64)
             bad = t[~((t >= 0) & np.isfinite(t))][0]
             raise _negative_step(bad.item())
-        flat = t.reshape(-1)
-        out = np.empty_like(flat)
+        flat = t.astype(np.float64).reshape(-1)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            if flat.size <= _CHUNK or self._whole():  # (one pass: no copy into an output array)
+                out = self._f(flat, NUMPY)
+                if type(out) is not np.ndarray or out.shape != flat.shape or out.dtype != np.float64 or out is flat:
+                    out = np.array(np.broadcast_to(out, flat.shape), dtype=np.float64)
+                return out.reshape(t.shape)
+            out = np.empty_like(flat)
             for i in range(0, flat.size, _CHUNK):  # blocks that stay in cache: ~20% faster on long curves
                 out[i:i + _CHUNK] = self._f(flat[i:i + _CHUNK], NUMPY)
         return out.reshape(t.shape)
+
+    def _whole(self):
+        """Evaluate a long numpy curve in one pass rather than in cache-sized blocks (a lookup table does
+        one binary search over all steps; blocks would only repeat its fixed cost)."""
+        return False
 
     # ---- text and config ---------------------------------------------------------------------
     def __repr__(self):
@@ -386,6 +409,10 @@ def _as_floats(value):
     if type(value) is int:
         return float(value), True
     if type(value) is tuple:
+        if _numbers_only(value):
+            if int not in set(map(type, value)):
+                return value, None
+            return tuple(map(float, value)), tuple(True if type(v) is int else None for v in value)
         pairs = [_as_floats(v) for v in value]
         if any(w is not None for _, w in pairs):
             return tuple(v for v, _ in pairs), tuple(w for _, w in pairs)
@@ -398,6 +425,8 @@ def _as_written(value, written):
         return int(value)
     if written is None:
         return value
+    if _numbers_only(value):  # (flat: no recursion)
+        return tuple([int(v) if w is True else v for v, w in zip(value, written)])
     return tuple(_as_written(v, w) for v, w in zip(value, written))
 
 

@@ -9,6 +9,11 @@ from ._errors import LrkitTypeError, LrkitValueError, excerpt
 
 def real(name, value):
     """A finite real number, returned as a plain int or float (numpy scalars included)."""
+    kind = type(value)
+    if kind is float and value - value == 0.0:  # (the common cases first: a finite float, a small int)
+        return value
+    if kind is int and -_EXACT < value < _EXACT:
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise LrkitTypeError(f"{name} must be a real number, got {excerpt(value)}")
     try:
@@ -40,6 +45,7 @@ def positive(name, value):
 
 
 _SMALLEST_NORMAL = sys.float_info.min
+_EXACT = 2 ** 53
 
 
 def at_least(name, value, low):
@@ -74,7 +80,10 @@ def increasing(name, values, check=real):
     """A non-empty sequence of numbers, each > the one before; returned as a tuple."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise LrkitTypeError(f"{name} must be a list of numbers, got {excerpt(values)}")
-    values = tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
+    values = tuple(values)
+    low = _FAST_LOW.get(check)  # (the fast test: plain numbers in range, which ``check`` returns unchanged)
+    if low is None or not set(map(type, values)) <= _PLAIN or not all(low <= v < _EXACT for v in values):
+        values = tuple(check(f"{name}[{i}]", v) for i, v in enumerate(values))
     for i in range(1, len(values)):
         if values[i] <= values[i - 1]:
             raise LrkitValueError(
@@ -97,6 +106,9 @@ def non_negative_list(name, values):
     """A sequence of numbers >= 0, returned as a tuple."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise LrkitTypeError(f"{name} must be a list of numbers, got {excerpt(values)}")
+    values = tuple(values)
+    if set(map(type, values)) <= _PLAIN and all(0 <= v < _EXACT for v in values):
+        return values
     return tuple(non_negative(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
@@ -108,3 +120,8 @@ def count(name, value):
     if value < 0:
         raise LrkitValueError(f"{name} must be an integer >= 0, got {excerpt(value)}")
     return value
+
+
+_PLAIN = {int, float}
+#: checks ``increasing`` may skip for plain numbers in ``[low, 2**53)`` (what each would return unchanged)
+_FAST_LOW = {real: -_EXACT, non_negative: 0}

@@ -5,9 +5,13 @@ import math
 import numbers
 import typing
 
+import numpy as np
+
 from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, bounds_of, register
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
+from ._namespace import NUMPY
+from ._segments import MIN_PARTS, by_parts, worth_it
 
 
 @register
@@ -38,10 +42,30 @@ class sequence(Schedule):
         return f"sequence([{parts}], boundaries={list(self._written('boundaries'))!r})"
 
     def _f(self, t, xp):
+        if xp is NUMPY and worth_it(t, len(self.schedules)):  # each part on its own steps only
+            value = by_parts(t, self._edges(), self._part)
+            if value is not None:
+                return value
         value = self.schedules[0]._f(t, xp)
         for boundary, part in zip(self.boundaries, self.schedules[1:]):
             value = xp.where(t >= boundary, part._f(xp.maximum(t - boundary, 0.0), xp), value)
         return value
+
+    def _edges(self):
+        edges = self.__dict__.get("_edge_array")
+        if edges is None:
+            edges = np.asarray(self.boundaries, dtype=np.float64)
+            object.__setattr__(self, "_edge_array", edges)
+        return edges
+
+    def _whole(self):
+        return len(self.schedules) >= MIN_PARTS
+
+    def _part(self, i, t):
+        """Part ``i`` on its own steps ``t`` (numpy), as the ``where`` form computes it there."""
+        if i == 0:
+            return self.schedules[0]._f(t, NUMPY)
+        return self.schedules[i]._f(np.maximum(t - self.boundaries[i - 1], 0.0), NUMPY)
 
     def end_step(self):
         last = self.schedules[-1].end_step()

@@ -34,16 +34,37 @@ class _Tape:
     def __init__(self):
         self.ops = {}
         self.constants = {}
+        self.floats = set()   # names that hold a Python float whatever ``t`` is (no ``float()`` needed at the end)
+        self.plain = {"t"}    # names that hold a Python int or float (not a user function's result)
 
-    def emit(self, expression, *args, where=None):
+    def emit(self, expression, *args, where=None, is_float=False, plain=False):
         name = f"v{len(self.ops)}"
         self.ops[name] = (expression, tuple(a.name for a in args if isinstance(a, _Sym)), where)
+        if is_float:
+            self.floats.add(name)
+        if is_float or plain:
+            self.plain.add(name)
         return _Sym(self, name)
+
+    def is_plain(self, value):
+        if isinstance(value, _Sym):
+            return value.name in self.plain
+        return type(value) in (int, float)
+
+    def is_float(self, value):
+        """Is ``value`` a Python float for any ``t`` (int or float)? Constants and results of float math are."""
+        if isinstance(value, _Sym):
+            return value.name in self.floats
+        return type(value) is float
+
+    def returned(self, result):
+        """The return statement: ``float()`` only where the result may be an int (``t`` itself, say)."""
+        return f"    return {_code(result)}" if self.is_float(result) else f"    return _float({_code(result)})"
 
     def flat(self, result):
         """Every operation in order (the ``where`` as conditional expressions)."""
         return [f"    {name} = {expression}" for name, (expression, _, _) in self.ops.items()] + [
-            f"    return _float({_code(result)})"]
+            self.returned(result)]
 
     def branching(self, result):
         """The operations ``result`` needs, each ``where`` an ``if``/``else`` computing one branch."""
@@ -80,7 +101,7 @@ class _Tape:
                 have.add(name)
             return lines
 
-        return emit(result, {"t"}, "    ") + [f"    return _float({_code(result)})"]
+        return emit(result, {"t"}, "    ") + [self.returned(result)]
 
     def bind(self, value):
         """A name for a Python object the generated code calls (a user function)."""
@@ -99,10 +120,13 @@ def _code(value):
     raise _Untraceable(f"cannot inline {value!r}")
 
 
-def _binary(symbol, reflected=False):
+def _binary(symbol, reflected=False, arithmetic=True):
     def method(self, other):
         a, b = (other, self) if reflected else (self, other)
-        return self.tape.emit(f"{_code(a)} {symbol} {_code(b)}", a, b)
+        tape = self.tape  # int/float arithmetic with a float operand gives a float (``/`` always does)
+        plain = arithmetic and tape.is_plain(a) and tape.is_plain(b)
+        is_float = plain and (symbol == "/" or tape.is_float(a) or tape.is_float(b))
+        return tape.emit(f"{_code(a)} {symbol} {_code(b)}", a, b, is_float=is_float, plain=plain)
     return method
 
 
@@ -118,11 +142,12 @@ class _Sym:
     __mul__, __rmul__ = _binary("*"), _binary("*", True)
     __truediv__, __rtruediv__ = _binary("/"), _binary("/", True)
     __pow__, __rpow__ = _binary("**"), _binary("**", True)
-    __lt__, __le__, __gt__, __ge__ = _binary("<"), _binary("<="), _binary(">"), _binary(">=")
-    __eq__, __ne__ = _binary("=="), _binary("!=")
+    __lt__, __le__ = _binary("<", arithmetic=False), _binary("<=", arithmetic=False)
+    __gt__, __ge__ = _binary(">", arithmetic=False), _binary(">=", arithmetic=False)
+    __eq__, __ne__ = _binary("==", arithmetic=False), _binary("!=", arithmetic=False)
 
     def __neg__(self):
-        return self.tape.emit(f"-{self.name}", self)
+        return self.tape.emit(f"-{self.name}", self, is_float=self.tape.is_float(self), plain=self.tape.is_plain(self))
 
     def __pos__(self):
         return self
@@ -137,17 +162,25 @@ class _Sym:
 
 
 def _namespace(tape):
-    def call(name):
-        return lambda x: tape.emit(f"_{name}({_code(x)})", x)
+    def call(name):  # math.cos/exp/log/sqrt give floats, math.floor/ceil ints
+        return lambda x: tape.emit(f"_{name}({_code(x)})", x, is_float=name not in ("floor", "ceil") and tape.is_plain(x),
+                                   plain=tape.is_plain(x))
+
+    def both(a, b):
+        return tape.is_float(a) and tape.is_float(b)
+
+    def plain(a, b):
+        return tape.is_plain(a) and tape.is_plain(b)
 
     def where(cond, a, b):
-        return tape.emit(f"{_code(a)} if {_code(cond)} else {_code(b)}", cond, a, b, where=(cond, a, b))
+        return tape.emit(f"{_code(a)} if {_code(cond)} else {_code(b)}", cond, a, b, where=(cond, a, b),
+                         is_float=both(a, b), plain=plain(a, b))
 
     def minimum(a, b):  # builtin min(a, b): a unless b < a
-        return tape.emit(f"{_code(b)} if {_code(b)} < {_code(a)} else {_code(a)}", a, b)
+        return tape.emit(f"{_code(b)} if {_code(b)} < {_code(a)} else {_code(a)}", a, b, is_float=both(a, b), plain=plain(a, b))
 
     def maximum(a, b):  # builtin max(a, b): a unless b > a
-        return tape.emit(f"{_code(b)} if {_code(b)} > {_code(a)} else {_code(a)}", a, b)
+        return tape.emit(f"{_code(b)} if {_code(b)} > {_code(a)} else {_code(a)}", a, b, is_float=both(a, b), plain=plain(a, b))
 
     ns = Namespace("trace", to_float=lambda t: t, where=where, minimum=minimum, maximum=maximum,
                    **{f: call(f) for f in ("floor", "ceil", "cos", "exp", "log", "sqrt")})
@@ -177,7 +210,7 @@ def compile_scalar(schedule):
             lines = tape.flat(result)
         body = "\n".join(lines)
         names = {**_MATH_NAMES, **tape.constants, "_float": float}
-        params = "".join(f", {n}={n}" for n in names)
+        params = "".join(f", {n}={n}" for n in names if f"{n}(" in body)  # (fewer defaults: a cheaper call)
         source = f"def scalar(t{params}):\n{body}\n"
         code = compile(source, f"<lrkit {type(schedule).__name__}>", "exec")
     except (_Untraceable, TypeError, ValueError, ArithmeticError, AttributeError, RecursionError, SyntaxError,

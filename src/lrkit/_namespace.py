@@ -56,18 +56,21 @@ NUMPY32 = Namespace("numpy.float32", to_float=lambda t: np.atleast_1d(np.asarray
 
 
 def _from_torch(torch):
-    def pair(a, b):  # torch.minimum/maximum take tensors only
-        if not isinstance(a, torch.Tensor):
-            a = torch.as_tensor(a, dtype=b.dtype, device=b.device)
-        elif not isinstance(b, torch.Tensor):
-            b = torch.as_tensor(b, dtype=a.dtype, device=a.device)
-        return a, b
-
+    # torch.minimum/maximum take tensors only; a Python number goes to clamp as a kernel argument (a number
+    # made into a tensor on a GPU would be a host-to-device copy at every evaluation)
     def minimum(a, b):
-        return torch.minimum(*pair(a, b))
+        if not isinstance(b, torch.Tensor):
+            return torch.clamp(a, max=b)
+        if not isinstance(a, torch.Tensor):
+            return torch.clamp(b, max=a)
+        return torch.minimum(a, b)
 
     def maximum(a, b):
-        return torch.maximum(*pair(a, b))
+        if not isinstance(b, torch.Tensor):
+            return torch.clamp(a, min=b)
+        if not isinstance(a, torch.Tensor):
+            return torch.clamp(b, min=a)
+        return torch.maximum(a, b)
 
     def to_float(t):
         t = torch.as_tensor(t)

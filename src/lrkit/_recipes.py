@@ -37,6 +37,9 @@ class Recipe(Schedule):
     def cycles(self, offset=0.0, stop=math.inf):
         return self.expanded.cycles(offset, stop)
 
+    def _whole(self):
+        return self.expanded._whole()
+
     def bounds(self):
         return bounds_of(self.expanded)
 
@@ -84,7 +87,8 @@ class multistep(Recipe):
         self._validate("gamma", check.non_negative)
         w = self._written
         try:
-            values = [w("start") * w("gamma") ** i for i in range(len(self.milestones) + 1)]
+            start, gamma = w("start"), w("gamma")
+            values = [start * gamma ** i for i in range(len(self.milestones) + 1)]
         except OverflowError:
             raise LrkitValueError(f"gamma={self.gamma!r} over {len(self.milestones)} milestones takes start * "
                                   f"gamma ** k beyond float range") from None

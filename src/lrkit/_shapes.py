@@ -13,6 +13,7 @@ from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._functions import resolve
 from ._namespace import MATH
 from ._powers import _BIG, _between, _periods_elapsed, _power, _scaled_power
+from ._segments import arrays as _arrays
 
 
 class _Aperiodic(Schedule):
@@ -440,11 +441,14 @@ class piecewise_constant(_Aperiodic):
 
     def _lookup(self, t):
         """``values[#{b <= t}]`` (``#{b < t}`` for ``switch="after"``), on a number or a numpy array."""
-        if isinstance(t, np.ndarray):
-            side = "left" if self.switch == "after" else "right"
-            return np.asarray(self.values)[np.searchsorted(self.boundaries, t, side=side)]
+        if isinstance(t, np.ndarray):  # (the arrays built once: long curves are searched in one pass)
+            boundaries, values = self.__dict__.get("_arrays") or _arrays(self, self.boundaries, self.values)
+            return values[np.searchsorted(boundaries, t, side="left" if self.switch == "after" else "right")]
         search = bisect.bisect_left if self.switch == "after" else bisect.bisect_right
         return self.values[search(self.boundaries, t)]
+
+    def _whole(self):
+        return len(self.boundaries) > 8
 
     def _switch_step(self, boundary):
         """The first step that sees the new value: ``boundary`` ("at"), the next whole step ("after")."""

@@ -1,4 +1,5 @@
 """``ScheduleLR``, the native adapter: any hyperparameter of any param group from lrkit schedules."""
+import numpy as np
 import torch
 
 from .. import _checks as check
@@ -6,11 +7,12 @@ from .._errors import LrkitError, LrkitTypeError, LrkitValueError, excerpt
 from .._plateau import PlateauState
 from .._plateau import plateau as plateau_controller
 from .._greedy import GreedyState, greedy
-from .._scaling import Scaling
+from .._scaling import ARRAY_FROM, Scaling
 from .._spec import as_schedule
 from ._replan import check_policy, replanned_specs
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
                          positive)
+from ._device import DeviceSchedule
 from ._distributed import check_reduce, reduce_metric
 from ._loading import each, optional, plateau_state, state_error
 from ._loading import integer as integer_rule
@@ -76,7 +78,7 @@ class ScheduleLR(LRScheduler):
 
     def __init__(self, optimizer, schedule=None, *, momentum=None, beta1=None, beta2=None, weight_decay=None,
                  hyperparams=None, relative=False, steps_per_epoch=None, accumulation_steps=1, tensor_lr=False,
-                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1, on_change="raise"):
+                 plateau=None, plateau_start=0, reduce="mean", last_epoch=-1, on_change="raise", on_device=False):
         check_optimizer(optimizer)
         self.on_change = check_policy(on_change)
         #: what each load_state_dict found (a monitor reads it): dicts with step, key, group, policy, saved,
@@ -152,6 +154,17 @@ class ScheduleLR(LRScheduler):
                     group.setdefault("initial_lr", group["lr"])
                     group["lr"] = torch.tensor(group["lr"], dtype=dtype, device=device)
         self.tensor_lr = tensor_lr
+        self.on_device = check.flag("on_device", on_device)
+        self._device = None  # the device side (``_device.DeviceSchedule``), made at the first step
+        if on_device:
+            others = [_key_label(k) for k in self._specs if k != "lr"]
+            if others or "lr" not in self._specs:
+                raise LrkitValueError(f"on_device=True drives the LR only (a tensor in every group), not "
+                                      f"{', '.join(others) or 'no LR'}: drive those with a second ScheduleLR")
+            if isinstance(plateau, greedy):
+                raise LrkitValueError("on_device=True takes plateau=lrkit.plateau(...), not lrkit.greedy(...) "
+                                      "(its per-group LRs live on the host)")
+            self._device_dtype = torch.float32 if tensor_lr in (True, False) else tensor_lr
         super().__init__(optimizer, last_epoch)
 
     def _make_hyperparameters(self):
@@ -169,7 +182,10 @@ class ScheduleLR(LRScheduler):
             else:
                 scale = [1.0] * len(per)
             adjust = self._plateau_stage if (key == "lr" and self.plateau is not None) else None
-            hyperparameters.append(Hyperparameter(key, units, unit_of_group, Scaling(scale), adjust=adjust))
+            h = Hyperparameter(key, units, unit_of_group, Scaling(scale), adjust=adjust)
+            if adjust is not None:
+                h.adjust_all = self._plateau_stage_all
+            hyperparameters.append(h)
         hyperparameters.sort(key=lambda h: h.key != "lr")
         return hyperparameters
 
@@ -185,6 +201,24 @@ class ScheduleLR(LRScheduler):
             state = state._replace(reductions=state.reductions - skipped)
         return self.plateau.apply(value, state, group=i if isinstance(self.plateau.min_lr, tuple)
                                   else 0)
+
+    def _plateau_stage_all(self, values):
+        """``_plateau_stage`` of every group's value at once (numpy for many), or None where it has to go one
+        by one (a group left alone, a group that skipped a cut, a floor per group)."""
+        if self.last_epoch < self.plateau_start:
+            return values
+        state, ctl = self._plateau_state, self.plateau
+        if isinstance(ctl, greedy):  # (per group: its own LRs)
+            return None
+        if state.reductions == 0:  # (``max(v * 1.0, min(v, floor))`` is v)
+            return values
+        if isinstance(ctl.min_lr, tuple) or any(self._plateau_skips) or None in values:
+            return None
+        factor, floor = ctl.factor ** state.reductions, float(ctl.floor(0))
+        if len(values) < ARRAY_FROM:
+            return [max(v * factor, min(v, floor)) for v in values]
+        v = np.asarray(values, dtype=np.float64)
+        return np.maximum(v * factor, np.minimum(v, floor)).tolist()
 
     @property
     def schedules(self):
@@ -208,6 +242,11 @@ class ScheduleLR(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
             raise group_count_error(self, len(groups))
+        if self.on_device:  # one fused write from a step counter on the device (``_device``)
+            self._step_on_device(groups, k)
+            self._calls, self.last_epoch = calls, k
+            self._step_count += 1
+            return
         t = self._time(k)
         mode = CLOSED if self._is_initial else CHAIN
         for hyperparameter in self._hyperparameters:
@@ -216,12 +255,38 @@ class ScheduleLR(LRScheduler):
         self._step_count += 1
         self._remember(groups)
 
+    def _step_on_device(self, groups, k):
+        device = self._device
+        if device is None or self._is_initial:
+            if device is None:
+                device = self._device = DeviceSchedule(self, self._hyperparameters[0], groups)
+            device.set_step(k)
+            device.write(groups)
+        else:
+            device.advance(groups)  # (the counter += 1 in place, the values, one write)
+
+    def _sync_from_device(self):
+        """Device mode: the host's step from the device counter (replays of a captured graph advance only it)."""
+        if self._device is not None:
+            k = self._device.step_on_device()
+            if k != self.last_epoch:
+                self._calls, self.last_epoch = k * self.accumulation_steps, k
+
+    def get_last_lr(self):
+        if self._device is not None:
+            return self._device.last_lr()
+        return super().get_last_lr()
+
     def _update_lr(self, epoch=None):
         if epoch is None:
             return self.step()
         self._calls = epoch * self.accumulation_steps
         self.last_epoch = epoch
         groups = self.optimizer.param_groups
+        if self._device is not None:
+            self._device.set_step(epoch)
+            self._device.write(groups)
+            return
         for hyperparameter in self._hyperparameters:
             hyperparameter.advance(groups, self._time(epoch), CLOSED)
         self._remember(groups)
@@ -239,18 +304,24 @@ class ScheduleLR(LRScheduler):
         metric = as_float(metric, "metric") if isinstance(metric, torch.Tensor) else metric
         if self.reduce is not None:
             metric = reduce_metric(metric, self.reduce)  # collective: before any early return
+        self._sync_from_device()
         if self.last_epoch < self.plateau_start:
             return
         if isinstance(self.plateau, greedy):
             return self._report_greedy(metric)
         before = self._plateau_state
         after = self.plateau.update(before, metric)
+        values = None
         if after.reductions != before.reductions:
-            self._skip_small_cuts(before, after)
+            values = self._skip_small_cuts(before, after)
         self._plateau_state = after
         if after.reductions != before.reductions:
             groups = self.optimizer.param_groups
-            self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch))
+            if self._device is not None:  # (the new multipliers: one transfer per evaluation)
+                self._device.take_plateau(self)
+                self._device.write(groups)
+                return
+            self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch), values)
             self._remember(groups)
 
     def _report_greedy(self, metric):
@@ -270,10 +341,20 @@ class ScheduleLR(LRScheduler):
 
     def _skip_small_cuts(self, before, after):
         """torch's ``eps`` rule: a group whose LR a new reduction lowers by no more than the controller's
-        ``eps`` keeps its LR (the reduction is skipped for that group from now on)."""
+        ``eps`` keeps its LR (the reduction is skipped for that group from now on). Returns the values to write
+        when every group takes the cut (numpy, many groups), else None."""
         h = self._hyperparameters[0]
         raw = h.values(h.unit_values(self._time(self.last_epoch)), adjust=False)
         eps, ctl, skips = self.plateau.eps, self.plateau, self._plateau_skips
+        if len(raw) >= ARRAY_FROM and not isinstance(ctl.min_lr, tuple) and not any(skips) and None not in raw:
+            v, floor = np.asarray(raw, dtype=np.float64), float(ctl.floor(0))  # (all groups at once)
+            low = np.minimum(v, floor)
+            old = np.maximum(v * ctl.factor ** before.reductions, low)
+            new = np.maximum(v * ctl.factor ** after.reductions, low)
+            skipped = np.flatnonzero(~(old - new > eps)).tolist()
+            for i in skipped:
+                skips[i] += after.reductions - before.reductions
+            return None if skipped else new.tolist()  # (no group skipped: the values to write)
         for i, value in enumerate(raw):
             if value is None:
                 continue
@@ -296,6 +377,9 @@ class ScheduleLR(LRScheduler):
         return self._plateau_state
 
     def state_dict(self):
+        if self._device is not None:  # (reads the device: one sync per checkpoint)
+            self._sync_from_device()
+            self._last_lr = self._device.last_values()
         state = super().state_dict()
         state["_calls"] = self._calls
         state["plateau"] = None if self._plateau_state is None else self._plateau_state.to_dict()
@@ -317,6 +401,13 @@ class ScheduleLR(LRScheduler):
             self.__dict__.pop("_replanned", None)
             self.__dict__.pop("_replan_changes", None)
         self.plan_changes.extend(changes)
+        device = self._device
+        if device is not None:  # the loaded step, scaling and plateau on the device, written once
+            device.h = self._hyperparameters[0]
+            device.take_scaling()
+            device.take_plateau(self)
+            device.set_step(max(self.last_epoch, 0))
+            device.write(self.optimizer.param_groups)
 
     def _config_rules(self):
         state_rule = _greedy_state if isinstance(self.plateau, greedy) else plateau_state

@@ -176,6 +176,8 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         lr = self._hyperparameters[0]
         if lr.key == "lr" and lr.numbers_only:
             self._last_lr = list(lr.last_values)
+        elif lr.key == "lr" and lr.access is lr.tensor_access is not None:  # (copies made when read)
+            self._last_lr = _TensorCopies(lr.last_values, lr.written)
         else:
             self._last_lr = [copy_of(g["lr"]) for g in groups]
 
@@ -205,7 +207,10 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
     # ---- torch's read API ----------------------------------------------------------------------------
     def get_last_lr(self):
         """The LR of each param group after the last step (tensors are copies, as torch)."""
-        return self._last_lr
+        last = self._last_lr
+        if type(last) is _TensorCopies:  # (the copies are made when read, not at every step)
+            last = self._last_lr = last.copies()
+        return last
 
     def get_lr(self):
         """The LR of each param group at ``last_epoch`` in closed form (warns outside ``step()``, as torch)."""
@@ -240,7 +245,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         ``torch.load(weights_only=True)``)."""
         state = {"last_epoch": self.last_epoch, "_step_count": self._step_count,
                  "base_lrs": [plain_value(b) for b in self.base_lrs],
-                 "_last_lr": [plain_value(v) for v in self._last_lr]}
+                 "_last_lr": [plain_value(v) for v in self.get_last_lr()]}
         state.update(self._config())
         state["lrkit"] = self._lrkit_state()
         return state
@@ -377,3 +382,23 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch})"
+
+
+class _TensorCopies:
+    """The LRs just written into tensor groups, as torch's copies once read: ``values[i]`` in
+    ``like[i]``'s dtype and device (what a copy of the tensor filled with ``values[i]`` holds)."""
+
+    __slots__ = ("values", "like")
+
+    def __init__(self, values, like):
+        self.values, self.like = values, like
+
+    def copies(self):
+        return [torch.tensor(v, dtype=t.dtype, device=t.device) for v, t in zip(self.values, self.like)]
+
+    def __eq__(self, other):
+        if type(other) is _TensorCopies:
+            return self.values == other.values
+        return NotImplemented
+
+    __hash__ = None

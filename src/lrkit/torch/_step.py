@@ -327,6 +327,68 @@ class AnyGroups:
         h.numbers_only = numbers_only and h.drives_every_group
         if numbers_only and h.number_access is not None:
             h.access = h.number_access
+        elif h.tensor_access is not None and len(versions) == h.n_groups:  # every group a tensor we filled
+            h.version_list = list(versions.values())
+            h.access = h.tensor_access
+
+
+_version = operator.attrgetter("_version")
+_fill = torch.Tensor.fill_
+
+
+class TensorGroups:
+    """Every group holds a tensor this hyperparameter filled last (the compile recipe's tensor LRs): the
+    objects and their versions compared at C speed, one ``fill_`` per group (the floor of an in-place
+    write); anything else (an edit, a new object) is handed to ``AnyGroups``."""
+
+    __slots__ = ("key", "get")
+
+    def __init__(self, key):
+        self.key = key
+        self.get = operator.itemgetter(key)
+
+    def read(self, groups):
+        return list(map(self.get, groups))
+
+    def untouched(self, groups, h):
+        if h.n_groups == 1:  # (no lists for one group)
+            c = groups[0][self.key]
+            return c is h.written[0] and c._version == h.version_list[0]
+        current = list(map(self.get, groups))
+        return all(map(operator.is_, current, h.written)) and list(map(_version, current)) == h.version_list
+
+    def overwrite(self, groups, h, units):
+        if not self.untouched(groups, h):
+            return self.changes(groups, h)
+        self._fill(h, units)
+        return True
+
+    def changes(self, groups, h):
+        h.access = h.any_access
+        return h.any_access.changes(groups, h)
+
+    def write(self, groups, h, units):
+        """Write into the tensors the groups hold; ``AnyGroups`` writes when they are not those filled last
+        (a restored optimizer's new tensors, a number)."""
+        if not all(map(operator.is_, map(self.get, groups), h.written)):
+            h.access = h.any_access
+            return h.any_access.write(groups, h, units)
+        self._fill(h, units)
+
+    def _fill(self, h, units):
+        """``fill_`` the tensors filled last (the caller has seen the groups hold them)."""
+        values = checked_values(h.scaling, units[0])
+        tensors = h.written
+        h.last_values = values
+        if h.n_groups == 1:
+            t = tensors[0]
+            t.fill_(values[0])
+            v = t._version
+            h.version_list, h.tensor_versions = [v], {0: v}
+            return
+        _drain(map(_fill, tensors, values))
+        versions = h.version_list = list(map(_version, tensors))
+        h.tensor_versions = dict(enumerate(versions))
 
 
 def _number_access(key, n):
@@ -360,6 +422,7 @@ class Hyperparameter:
         self.offsets_moved = False  # an edit is kept as an offset until the next step (see ``rebase``)
         self.chainable = chainable
         self.adjust = adjust
+        self.adjust_all = None  # optional: ``adjust`` of every value at once (a list, or None: one by one)
         self.n_groups = n
         self.drives_every_group = all(j is not None for j in self.unit_of_group)
         self.unit = self.units[0] if self.drives_every_group and len(self.units) == 1 else None
@@ -367,6 +430,9 @@ class Hyperparameter:
         # the group access: for groups that all hold python numbers (one unit, no adjust), or any groups
         self.number_access = _number_access(key, n) if self.unit is not None and adjust is None else None
         self.any_access = AnyGroups(key)
+        self.tensor_access = (TensorGroups(key) if self.unit is not None and adjust is None and isinstance(key, str)
+                              else None)
+        self.version_list = None        # the tensors' versions after our last fill_ (``TensorGroups``)
         self.access = self.any_access
         self.unit_shared_with = None  # a hyperparameter with the same unit, advanced first (CyclicLR's lr)
         self.time = None                # the time of the last write
@@ -509,7 +575,8 @@ class Hyperparameter:
             values = scaling.values_each([None if j is None else units[j] for j in self.unit_of_group])
         adjust = self.adjust if adjust else None
         if adjust is not None:
-            values = [v if v is None else adjust(v, i) for i, v in enumerate(values)]
+            many = self.adjust_all(values) if self.adjust_all is not None else None  # (all groups at once)
+            values = many if many is not None else [v if v is None else adjust(v, i) for i, v in enumerate(values)]
         return values
 
     def schedule(self, i):
@@ -579,9 +646,17 @@ class Hyperparameter:
             old = group[name]
             group[name] = (*old[:j], value, *old[j + 1:])
 
-    def rewrite(self, groups, t):
-        """Write the values of time ``t`` again (the plateau stage moved), without looking for edits."""
-        self.access.write(groups, self, self.unit_values(t))
+    def rewrite(self, groups, t, values=None):
+        """Write the values of time ``t`` again (the plateau stage moved), without looking for edits
+        (``values``: those values, already computed)."""
+        units = self.unit_values(t)
+        if self.numbers_only and type(self.key) is str:  # (python numbers in every group: whole lists)
+            values = self.values(units) if values is None else values
+            refuse_bad(values)
+            _drain(map(_setitem, groups, repeat(self.key), values))
+            self.written = self.last_values = values
+            return
+        self.access.write(groups, self, units)
 
     # ---- state ---------------------------------------------------------------------------------------------
     def state(self):

@@ -1,0 +1,54 @@
+"""Whole numpy curves of schedules made of parts: each part evaluated only on its own steps.
+
+A ``sequence`` written against the namespace evaluates every part at every step and keeps one with
+``where`` (right for jax, keras and torch graphs, which need one shape). On numpy that is m evaluations of
+n steps for m parts; here the steps are sorted into their parts once (one ``searchsorted``) and each part
+runs on its own steps only: O(n + m log m) work. Each value is computed by the same elementwise
+operations as the ``where`` form, so the results are bitwise equal.
+"""
+import numpy as np
+
+#: below this many steps (and with few parts) the ``where`` form is cheaper than sorting steps into parts
+MIN_STEPS = 4096
+MIN_PARTS = 4
+
+
+def worth_it(t, parts):
+    """Evaluate by parts? (a 1-d numpy array of steps, long enough or with many parts)."""
+    return type(t) is np.ndarray and t.ndim == 1 and (t.size >= MIN_STEPS or parts >= MIN_PARTS)
+
+
+def by_parts(t, edges, evaluate, side="right"):
+    """``out[k] = evaluate(i, t[steps of part i])`` where part ``i`` holds the steps with ``#{edges <= t} == i``
+    (``side="left"``: ``#{edges < t}``); ``edges`` sorted (a float64 array). None where ``t`` holds a NaN
+    (the ``where`` form decides those)."""
+    if np.isnan(t).any():
+        return None
+    out = np.empty(t.shape, dtype=np.float64)
+    n = t.size
+    if n == 0:
+        return out
+    if n == 1 or (t[1:] >= t[:-1]).all():  # sorted steps (a curve): where each part starts, m searches in t
+        starts = np.searchsorted(t, edges, side="left" if side == "right" else "right").tolist()
+        bounds = [0, *starts, n]
+        for i in range(len(bounds) - 1):
+            a, b = bounds[i], bounds[i + 1]
+            if a < b:
+                out[a:b] = evaluate(i, t[a:b])
+        return out
+    index = np.searchsorted(edges, t, side=side)
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    bounds = [0, *cuts.tolist(), n]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        where = order[a:b]
+        out[where] = evaluate(int(ordered[a]), t[where])
+    return out
+
+
+def arrays(schedule, *fields):
+    """``fields`` (tuples of numbers) as float64 arrays, built once and kept on ``schedule`` (``_arrays``)."""
+    found = tuple(np.asarray(f, dtype=np.float64) for f in fields)
+    object.__setattr__(schedule, "_arrays", found)
+    return found

@@ -51,6 +51,7 @@ from ._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ._composite import ChainedScheduler, SequentialLR
 from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 from ._distributed import reduce_metric
+from ._monitor import Monitor
 from ._range_test import RestoreError, find_lr
 from ._reduce_on_plateau import ReduceLROnPlateau
 from ._schedule_lr import ScheduleLR
@@ -71,4 +72,6 @@ __all__ = [
     "find_lr", "RestoreError",
     # the shoot-out's built-in task
     "MnistTask", "mnist_shootout",
+    # the monitor: what the optimizer applied, audited against the plan
+    "Monitor",
 ]

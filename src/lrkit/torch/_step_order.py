@@ -56,6 +56,18 @@ def watch(optimizer):
     return flag
 
 
+#: optimizer -> the lrkit schedulers built on it (weak references), read by lrkit.torch.Monitor
+SCHEDULERS = weakref.WeakKeyDictionary()
+
+
+def register_scheduler(optimizer, scheduler):
+    """Remember that ``scheduler`` drives ``optimizer`` (the monitor reads its plan from there)."""
+    try:
+        SCHEDULERS.setdefault(optimizer, weakref.WeakSet()).add(scheduler)
+    except TypeError:  # (an optimizer that cannot be weakly referenced: nothing to remember)
+        pass
+
+
 def _amp_skipped(optimizer):
     """True when a gradient of ``optimizer`` is not finite: GradScaler skipped ``optimizer.step()``."""
     for group in optimizer.param_groups:

@@ -1,0 +1,245 @@
+"""lrkit.torch.Monitor in hand-written loops: what is recorded, and the audit's findings for each mistake."""
+import json
+import math
+import warnings
+
+import pytest
+import torch
+
+import lrkit
+from lrkit.monitor import MonitorWarning, read_log
+from lrkit.torch import Monitor, ReduceLROnPlateau, ScheduleLR, StepLR
+
+
+def _model(groups=2):
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(4, 4) for _ in range(groups)]
+    return layers
+
+
+def _sgd(layers, lr=0.1, **kw):
+    return torch.optim.SGD([{"params": l.parameters(), "lr": lr * (i + 1)} for i, l in enumerate(layers)],
+                           momentum=0.9, weight_decay=1e-4, **kw)
+
+
+def _train_step(layers, opt):
+    x = torch.randn(8, 4)
+    loss = sum((l(x) ** 2).mean() for l in layers)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _findings(mon):
+    return [f.kind for f in mon.audit.findings]
+
+
+def _run(tmp_path, make_scheduler, loop, updates=40, plan=None, **kw):
+    layers = _model()
+    opt = _sgd(layers)
+    sched = make_scheduler(opt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mon = Monitor(opt, plan=plan, log=str(tmp_path / "run.jsonl"), **kw)
+        loop(layers, opt, sched, mon, updates)
+        mon.close()
+    ours = [w for w in caught if issubclass(w.category, MonitorWarning)]
+    return mon, ours
+
+
+def _per_update(layers, opt, sched, mon, updates):
+    for _ in range(updates):
+        loss = _train_step(layers, opt)
+        sched.step()
+        mon.metrics(loss=loss)
+
+
+def test_clean_run_is_silent_and_logs_every_group_and_key(tmp_path):
+    mon, caught = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.0, steps=40)", relative=True,
+                                                      momentum="linear(0.9, 0.8, steps=40)"), _per_update)
+    assert caught == [] and mon.audit.findings == []
+    log = read_log(str(tmp_path / "run.jsonl"))
+    assert log.steps == list(range(40))
+    assert log.keys == ["lr", "momentum", "weight_decay"]
+    cos = lrkit.cosine(1.0, 0.0, steps=40)
+    for k in (0, 17, 39):
+        assert log.values["lr"][0][k] == pytest.approx(0.1 * cos(k), rel=1e-12)
+        assert log.values["lr"][1][k] == pytest.approx(0.2 * cos(k), rel=1e-12)
+        assert log.values["momentum"][1][k] == pytest.approx(0.9 * lrkit.linear(0.9, 0.8, steps=40)(k), rel=1e-12)  # (relative)
+    assert log.values["weight_decay"][0] == [1e-4] * 40
+    assert [m for m in log.metrics] == ["loss"] and log.metrics["loss"][0] == list(range(40))
+    summary = log.summary
+    assert summary["parted"] == [] and {e["key"] for e in summary["matched"]} == {"lr", "momentum"}
+
+
+def test_per_epoch_stepping_is_found(tmp_path):
+    def per_epoch(layers, opt, sched, mon, updates):
+        for k in range(updates):
+            _train_step(layers, opt)
+            if (k + 1) % 8 == 0:
+                sched.step()
+    mon, caught = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.0, steps=40)", relative=True), per_epoch)
+    assert _findings(mon)[0] == "per-epoch"
+    assert len(caught) == 1 and "once per" in str(caught[0].message) and "8 updates" in str(caught[0].message)
+    assert mon.summary()["parted"][0]["clock"] == "plan position = update * 1 // 8"
+
+
+def test_per_update_stepping_of_a_per_epoch_plan_is_found(tmp_path):
+    mon, caught = _run(tmp_path, lambda o: StepLR(o, step_size=2, gamma=0.5), _per_update,
+                       plan="step_decay(0.1, period=2, gamma=0.5)", plan_per="epoch", steps_per_epoch=5,
+                       keys=["lr"])
+    assert "per-update" in _findings(mon)
+    assert any("steps every update, the plan is per epoch" in str(w.message) for w in caught)
+
+
+def test_twice_per_update_is_found(tmp_path):
+    def twice(layers, opt, sched, mon, updates):
+        for _ in range(updates):
+            _train_step(layers, opt)
+            sched.step()
+            sched.step()
+    mon, caught = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.0, steps=100)", relative=True), twice)
+    assert _findings(mon)[0] == "repeated" and "2 times per optimizer update" in str(caught[0].message)
+
+
+def test_not_stepped_is_found(tmp_path):
+    def never(layers, opt, sched, mon, updates):
+        for _ in range(updates):
+            _train_step(layers, opt)
+    mon, caught = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.0, steps=40)", relative=True), never)
+    assert set(_findings(mon)) == {"not stepped"} and len(caught) == 1 and "not stepped" in str(caught[0].message)
+
+
+def test_foreign_write_names_the_step_and_both_values(tmp_path):
+    def edit(layers, opt, sched, mon, updates):
+        for k in range(updates):
+            if k == 13:
+                opt.param_groups[0]["lr"] = 0.5  # (a config's default, say)
+            _train_step(layers, opt)
+            sched.step()
+    mon, caught = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.0, steps=40)", relative=True), edit)
+    f = mon.audit.findings[0]
+    assert (f.kind, f.step, f.key, f.group, f.applied) == ("foreign", 13, "lr", 0, 0.5)
+    assert f.planned == pytest.approx(0.1 * lrkit.cosine(1.0, 0.0, steps=40)(13), rel=1e-12)
+    assert "update 13" in str(caught[0].message) and "0.5" in str(caught[0].message)
+
+
+def test_decay_that_ends_before_the_run(tmp_path):
+    mon, caught = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.0, steps=20)", relative=True), _per_update)
+    assert _findings(mon) == ["decay ended"]
+    mon2, caught2 = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.0, steps=20)", relative=True),
+                         lambda *a: None, total_steps=40)
+    assert _findings(mon2) == ["decay ended"] and "the run has 40 updates" in str(caught2[0].message)
+
+
+def test_plateau_cut_is_reported_and_taken_into_the_plan(tmp_path):
+    def plateau(layers, opt, sched, mon, updates):
+        for k in range(updates):
+            _train_step(layers, opt)
+            sched.step(1.0)  # (no improvement: cut after patience)
+    mon, caught = _run(tmp_path, lambda o: ReduceLROnPlateau(o, patience=3, factor=0.5), plateau, updates=12)
+    kinds = _findings(mon)
+    assert set(kinds) == {"plateau cut"} and len(caught) == 1
+    cuts = [f for f in mon.audit.findings if f.group == 0]
+    assert [f.step for f in cuts] == [5, 9] and cuts[0].applied == pytest.approx(0.05)
+
+
+def test_gradscaler_skipped_step_is_recorded(tmp_path):
+    layers = _model(1)
+    opt = _sgd(layers)
+    sched = ScheduleLR(opt, "constant(0.1)")
+    scaler = torch.amp.GradScaler("cpu", init_scale=4.0)
+    with Monitor(opt, log=str(tmp_path / "run.jsonl"), scaler=scaler) as mon:
+        for k in range(5):
+            x = torch.randn(8, 4)
+            loss = (layers[0](x) ** 2).mean()
+            if k == 2:
+                loss = loss * float("inf")
+            opt.zero_grad()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+    assert "update" not in scaler.__dict__  # the scaler is given back as it was
+    log = read_log(str(tmp_path / "run.jsonl"))
+    assert log.skipped == [2] and log.steps == [0, 1, 3, 4]
+    assert mon.audit.findings == []
+
+
+def test_jsonl_lines_are_deltas_and_loadable_by_predict(tmp_path):
+    mon, _ = _run(tmp_path, lambda o: ScheduleLR(o, "cosine(1.0, 0.1, steps=40)", relative=True), _per_update)
+    lines = [json.loads(x) for x in (tmp_path / "run.jsonl").read_text().splitlines()]
+    assert lines[0]["format"] == "lrkit-monitor"
+    steps = [x for x in lines if "step" in x and "lr" in x]
+    assert "weight_decay" in steps[0] and all("weight_decay" not in x for x in steps[1:])
+    from lrkit.predict import load_runs
+    (run,) = load_runs(str(tmp_path / "run.jsonl"))
+    assert run.length == 40 and len(run.steps) == 40
+    assert run.lrs[10] == pytest.approx(0.1 * lrkit.cosine(1.0, 0.1, steps=40)(10), rel=1e-12)
+
+
+def test_tensor_lr_is_read_when_applied(tmp_path):
+    layers = _model(2)
+    opt = _sgd(layers)
+    sched = ScheduleLR(opt, "linear(0.1, 0.0, steps=10)", tensor_lr=True)
+    with Monitor(opt, log=str(tmp_path / "run.jsonl")) as mon:
+        for _ in range(10):
+            _train_step(layers, opt)
+            sched.step()
+    log = read_log(str(tmp_path / "run.jsonl"))
+    expected = [torch.tensor(lrkit.linear(0.1, 0.0, steps=10)(k), dtype=torch.float32).item() for k in range(10)]
+    assert log.values["lr"][1] == expected and mon.audit.findings == []
+
+
+def test_resume_appends_a_segment(tmp_path):
+    layers = _model(1)
+    opt = _sgd(layers)
+    sched = ScheduleLR(opt, "cosine(0.1, 0.0, steps=20)")
+    path = str(tmp_path / "run.jsonl")
+    with Monitor(opt, log=path):
+        for _ in range(8):
+            _train_step(layers, opt)
+            sched.step()
+    state = sched.state_dict()
+    opt2 = _sgd(layers)
+    sched2 = ScheduleLR(opt2, "cosine(0.1, 0.0, steps=20)")
+    sched2.load_state_dict(state)
+    with Monitor(opt2, log=path) as mon:
+        for _ in range(12):
+            _train_step(layers, opt2)
+            sched2.step()
+    assert mon.audit.findings == []
+    log = read_log(path)
+    assert log.steps == list(range(20)) and [e["event"] for e in log.events] == ["resume"]
+    assert log.values["lr"][0][15] == pytest.approx(lrkit.cosine(0.1, 0.0, steps=20)(15), rel=1e-12)
+
+
+def test_scheduler_events_plug_in(tmp_path):
+    layers = _model(1)
+    opt = _sgd(layers)
+    sched = ScheduleLR(opt, "constant(0.1)")
+    sched.lrkit_events = []
+    with Monitor(opt, log=str(tmp_path / "run.jsonl")):
+        for k in range(4):
+            _train_step(layers, opt)
+            sched.step()
+            if k == 1:
+                sched.lrkit_events.append({"kind": "change of plan", "step": 2, "text": "T_max 100 -> 200"})
+    log = read_log(str(tmp_path / "run.jsonl"))
+    assert [(e["event"], e["step"], e["text"]) for e in log.events] == [("change of plan", 2, "T_max 100 -> 200")]
+
+
+def test_bad_arguments():
+    opt = _sgd(_model(1))
+    with pytest.raises(lrkit.LrkitTypeError, match="optimizer must be a torch optimizer"):
+        Monitor("sgd")
+    with pytest.raises(lrkit.LrkitValueError, match="plan_per must be 'update' or 'epoch', got 'batch'"):
+        Monitor(opt, plan="constant(0.1)", plan_per="batch", log="/dev/null")
+    with pytest.raises(lrkit.LrkitValueError, match=r"plan\['lr'\] has 2 schedules for 1 param groups"):
+        Monitor(opt, plan={"lr": ["constant(0.1)", None]}, log="/dev/null")
+    with pytest.raises(lrkit.LrkitValueError, match="sinks\\[0\\] must be 'jsonl'"):
+        Monitor(opt, sinks=["csv"])
+    with pytest.raises(lrkit.LrkitValueError, match="'nesterov_x' is not in every param group"):
+        Monitor(opt, keys=["nesterov_x"], log="/dev/null")
+    assert math.isfinite(0.0)

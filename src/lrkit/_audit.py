@@ -243,6 +243,10 @@ class Audit:
             planned = c.planned(steps, rate)
             if not _close(values, planned).all():
                 continue
+            if kind != "not stepped" and _close(planned, c.planned(steps, (0, 1))).all():
+                if not final:
+                    return None  # (as good as "not stepped" so far: wait for the updates that tell them apart)
+                continue
             num, den = rate
             if kind == "not stepped" and not final and not self._moved_enough(c, steps, values):
                 return None  # (an epoch may not have ended yet)
@@ -314,7 +318,7 @@ class Audit:
             return
         for (key, group), c in self.columns.items():
             end = c.schedule.end_step()
-            if end is None:
+            if end is None or c.rate != self._planned_rate():  # (a wrong clock is the finding already)
                 continue
             num, den = c.rate
             end_update = math.ceil(end * den / num) if num else math.inf

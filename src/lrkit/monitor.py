@@ -117,7 +117,7 @@ class Recorder:
                 raise LrkitValueError(f"plan has a schedule for {key_label(key)} of param group {i}, which is not "
                                       f"recorded (keys {self.labels}, {len(self.groups)} groups)")
         self.audit = (Audit({(key_label(k), i): s for (k, i), s in plan.items()}, steps_per_epoch=steps_per_epoch,
-                            plan_per=plan_per, total_steps=total_steps, warn=warn, on_finding=self._finding)
+                            plan_per=plan_per, total_steps=total_steps, warn=warn)
                       if audit and plan else None)
         if plan_specs is None:
             plan_specs = {}
@@ -137,6 +137,7 @@ class Recorder:
         if start:
             self.event(start, "resume", "monitor", f"the run resumes at update {start}")
         if self.audit is not None:
+            self.audit.on_finding = self._finding
             for f in self.audit.findings:  # (found at construction: a decay shorter than total_steps)
                 self._finding(f)
 

@@ -52,6 +52,7 @@ from ._composite import ChainedScheduler, SequentialLR
 from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 from ._distributed import reduce_metric
 from ._monitor import Monitor
+from ._monitor_trainers import hf_monitor_callback, lightning_monitor_callback
 from ._range_test import RestoreError, find_lr
 from ._reduce_on_plateau import ReduceLROnPlateau
 from ._schedule_lr import ScheduleLR
@@ -73,5 +74,5 @@ __all__ = [
     # the shoot-out's built-in task
     "MnistTask", "mnist_shootout",
     # the monitor: what the optimizer applied, audited against the plan
-    "Monitor",
+    "Monitor", "lightning_monitor_callback", "hf_monitor_callback",
 ]

@@ -71,8 +71,10 @@ def _plain(x):
     return x if math.isfinite(x) else str(x)
 
 
-def _close(applied, planned):
-    return np.abs(applied - planned) <= RTOL * np.maximum(np.abs(planned), np.abs(applied)) + 1e-300
+def _close(applied, planned, peak=0.0):
+    """Equal within ``RTOL`` of the larger value, or of ``peak`` (the column's largest planned value: a
+    float32 formula near the end of a decay is off by float32 ulps of the peak, not of the value)."""
+    return np.abs(applied - planned) <= RTOL * np.maximum(np.maximum(np.abs(planned), np.abs(applied)), peak) + 1e-300
 
 
 class _Column:
@@ -89,11 +91,15 @@ class _Column:
         self.steps = []              # the updates observed (for a late explanation; capped)
         self.values = []
         self.pending = None          # index in steps of a mismatch not explained yet
+        self.peak = 0.0              # the largest planned value met (the scale of the tolerance)
 
     def planned(self, steps, rate=None):
         num, den = self.rate if rate is None else rate
         positions = (np.asarray(steps, dtype=np.int64) * num) // den
-        return np.asarray(self.schedule(positions.astype(np.float64)), dtype=np.float64)
+        values = np.asarray(self.schedule(positions.astype(np.float64)), dtype=np.float64)
+        if values.size:
+            self.peak = max(self.peak, float(np.max(np.abs(values))))
+        return values
 
 
 class Audit:
@@ -176,14 +182,14 @@ class Audit:
         applied = np.asarray(c.values[first:], dtype=np.float64)
         if c.foreign is not None:  # already parted for good: count
             planned = c.planned(steps) * c.factor
-            c.mismatches += int(np.count_nonzero(~_close(applied, planned)))
+            c.mismatches += int(np.count_nonzero(~_close(applied, planned, c.peak)))
             return
         start = 0
         key, group = column
         while start < steps.size:
             s, a = steps[start:], applied[start:]
             planned = c.planned(s) * c.factor
-            ok = _close(a, planned)
+            ok = _close(a, planned, c.peak)
             if ok.all():
                 c.matched += s.size
                 return
@@ -225,7 +231,7 @@ class Audit:
 
     def _cut_holds(self, c, steps, applied, factor):
         planned = c.planned(steps) * factor
-        ok = _close(applied, planned)
+        ok = _close(applied, planned, c.peak)
         return bool(ok[: min(len(ok), 3)].all())
 
     def _explain(self, column, c, k, final=False):
@@ -241,9 +247,9 @@ class Audit:
             if rate == c.rate:
                 continue
             planned = c.planned(steps, rate)
-            if not _close(values, planned).all():
+            if not _close(values, planned, c.peak).all():
                 continue
-            if kind != "not stepped" and _close(planned, c.planned(steps, (0, 1))).all():
+            if kind != "not stepped" and _close(planned, c.planned(steps, (0, 1)), c.peak).all():
                 if not final:
                     return None  # (as good as "not stepped" so far: wait for the updates that tell them apart)
                 continue
@@ -278,7 +284,7 @@ class Audit:
         last = int(steps[-1])
         if self.steps_per_epoch:
             return last >= self.steps_per_epoch
-        bad = np.flatnonzero(~_close(values, c.planned(steps)))
+        bad = np.flatnonzero(~_close(values, c.planned(steps), c.peak))
         return bad.size > 0 and last >= 4 * max(int(steps[bad[0]]), 1) and last >= 16
 
     def _candidates(self, c, steps, values):
@@ -304,7 +310,7 @@ class Audit:
             at1 = values[steps == 1]
             if at1.size:
                 positions = np.arange(2, MAX_MULTIPLE, dtype=np.float64)
-                hits = np.flatnonzero(_close(at1[0], np.asarray(c.schedule(positions), dtype=np.float64)))
+                hits = np.flatnonzero(_close(at1[0], np.asarray(c.schedule(positions), dtype=np.float64), c.peak))
                 for h in hits[:3]:
                     n = int(positions[h])
                     if n not in REPEATS:

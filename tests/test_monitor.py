@@ -243,3 +243,58 @@ def test_bad_arguments():
     with pytest.raises(lrkit.LrkitValueError, match="'nesterov_x' is not in every param group"):
         Monitor(opt, keys=["nesterov_x"], log="/dev/null")
     assert math.isfinite(0.0)
+
+
+def test_import_lrkit_imports_no_tracker_and_no_plotly():
+    """``import lrkit`` (and the framework-free ``lrkit.monitor``) import none of the extras; the sinks
+    import their tracker when built, the report imports plotly when drawn."""
+    import subprocess
+    import sys
+    trackers = ("tensorboard", "wandb", "mlflow", "plotly", "selenium", "torch")
+    code = ("import sys, lrkit, lrkit.monitor\n"
+            f"print(sorted(m for m in {trackers!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_extras_are_declared():
+    import pathlib
+    import tomllib
+    project = tomllib.loads((pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert {d.split(">")[0] for d in extras["monitor"]} == {"tensorboard", "wandb", "mlflow-skinny"}
+    assert [d.split(">")[0] for d in extras["report"]] == ["plotly"]
+
+
+def test_wandb_offline_and_mlflow_local_sinks(tmp_path, monkeypatch):
+    """Both trackers' local modes get the monitor's scalars under Lightning's tag names, step = the update."""
+    import mlflow
+    import wandb
+    from lrkit.monitor import MLflowSink, WandbSink
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # (MLflow 3.x: the local file store is opt-in)
+    layers = _model(2)
+    opt = _sgd(layers)
+    sched = ScheduleLR(opt, "linear(0.1, 0.0, steps=6)")
+    run = wandb.init(project="lrkit-test", mode="offline", dir=str(tmp_path))
+    uri = (tmp_path / "mlruns").as_uri()
+    try:
+        with Monitor(opt, sinks=[WandbSink(run), MLflowSink(tracking_uri=uri, experiment="lrkit")]) as mon:
+            for _ in range(6):
+                loss = _train_step(layers, opt)
+                sched.step()
+                mon.metrics(loss=loss)
+        summary = dict(run.summary)  # (offline: the last value logged of each key)
+    finally:
+        run.finish()
+    assert summary["lr-SGD/pg2"] == pytest.approx(lrkit.linear(0.1, 0.0, steps=6)(5)) and "loss" in summary
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "lrkit"]
+    (mlrun,) = client.search_runs([experiment.experiment_id])
+    points = client.get_metric_history(mlrun.info.run_id, "lr-SGD/pg1")
+    assert [p.step for p in points] == list(range(6))
+    assert [p.value for p in points] == pytest.approx([lrkit.linear(0.1, 0.0, steps=6)(k) for k in range(6)])
+    assert [p.step for p in client.get_metric_history(mlrun.info.run_id, "lr-SGD/pg1-momentum")] == list(range(6))

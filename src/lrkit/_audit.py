@@ -31,6 +31,8 @@ rounded to float32).
 """
 import dataclasses
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -43,6 +45,25 @@ REPEATS = (2, 3, 4, 8)
 MAX_MULTIPLE = 100_000
 #: updates kept per column to explain a late mismatch: the first HISTORY_HEAD and the last ones
 MAX_HISTORY, HISTORY_HEAD = 200_000, 10_000
+
+
+_LRKIT = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _caller_level():
+    """The ``stacklevel`` of the first frame outside lrkit and installed packages (the user's line that
+    stepped the optimizer or called the trainer), else the first outside lrkit."""
+    frames, frame = [], sys._getframe(2)
+    while frame is not None:
+        frames.append(frame.f_code.co_filename)
+        frame = frame.f_back
+    for i, name in enumerate(frames):
+        if not name.startswith(_LRKIT) and "site-packages" not in name and not name.startswith("<frozen"):
+            return i + 3
+    for i, name in enumerate(frames):
+        if not name.startswith(_LRKIT):
+            return i + 3
+    return 2
 
 
 class MonitorWarning(UserWarning):
@@ -145,7 +166,7 @@ class Audit:
         if finding.kind not in self._kinds:
             self._kinds.add(finding.kind)
             if self.warn:
-                warnings.warn(f"lrkit monitor: {finding.text}", MonitorWarning, stacklevel=4)
+                warnings.warn(f"lrkit monitor: {finding.text}", MonitorWarning, stacklevel=_caller_level())
 
     def _name(self, key, group):
         return f"{key} of param group {group}"

@@ -94,14 +94,16 @@ class WandbSink(_Sink):
             self.run.summary[f"lrkit/{kind}@{record.get('step')}"] = record.get("text", "")
 
     def close(self):
+        self.run.log({}, commit=True)  # (the last update's values: wandb commits a step when the next begins)
         if self._own:
             self.run.finish()
 
 
 class MLflowSink(_Sink):
     """Metrics into an MLflow run (the active one, or one started in ``tracking_uri``, e.g. a local
-    ``"file:./mlruns"``, under ``experiment``), with ``step=`` the optimizer update; events as a text
-    artifact ``lrkit-events.txt`` at the end."""
+    ``"sqlite:///mlflow.db"`` or ``"file:./mlruns"``, under ``experiment``), with ``step=`` the optimizer
+    update; events as a text artifact ``lrkit-events.txt`` at the end. (MLflow 3 refuses the local file
+    store unless ``MLFLOW_ALLOW_FILE_STORE=true``.)"""
 
     name = "mlflow"
 

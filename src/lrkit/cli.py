@@ -540,7 +540,7 @@ def build_parser():
     from . import __version__
     parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{plot,show,describe,demo,find-lr,shootout,predict}")
+                                     metavar="{plot,show,describe,demo,find-lr,shootout,predict,report}")
 
     def command(name, help, description):
         return commands.add_parser(name, help=help, description=description, epilog=_epilog(name),
@@ -599,6 +599,8 @@ def build_parser():
     _add_shootout(commands)
     from ._cli_predict import add_predict
     add_predict(commands, _positive_int, _positive_number)
+    from ._cli_report import add_report
+    add_report(commands)
     return parser
 
 

@@ -127,6 +127,7 @@ class Recorder:
                        "groups": self.groups, "keys": self.labels, "plan": plan_specs, "plan_per": plan_per,
                        "steps_per_epoch": steps_per_epoch, "start": int(start)}
         self._rows = []
+        self._metrics = []
         self._last = None
         self._flushed = 0
         self._next_flush = 1
@@ -151,10 +152,9 @@ class Recorder:
 
     # ---- the rest ----------------------------------------------------------------------------------------
     def metrics(self, step, metrics):
-        """Metrics measured at update ``step`` (a dict of name -> number)."""
-        metrics = {str(k): float(v) for k, v in metrics.items()}
-        for s in self.sinks:
-            s.metrics(step, metrics)
+        """Metrics measured at update ``step`` (a dict of name -> number), written with the next flush
+        (a tracker then gets each update's values and metrics in one call, in step order)."""
+        self._metrics.append((step, {str(k): float(v) for k, v in metrics.items()}))
 
     def event(self, step, kind, source="user", text="", **info):
         """An event at update ``step``: a restart, a resume, a plateau cut, a change of plan."""
@@ -188,15 +188,16 @@ class Recorder:
     def flush(self):
         """Write the buffered updates to the sinks and audit them."""
         rows, self._rows = self._rows, []
+        metrics, self._metrics = self._metrics, []
         self._flushed += len(rows)
         self._next_flush = min(max(self._flushed, 1), FLUSH_EVERY)
-        if rows:
-            self._write(rows)
+        if rows or metrics:
+            self._write(rows, metrics)
         self._drain_events()
         for s in self.sinks:
             s.flush()
 
-    def _write(self, rows):
+    def _write(self, rows, metrics):
         labels = self.labels
         last = self._last
         delta = []
@@ -213,14 +214,31 @@ class Recorder:
         self._last = last
         for s in self.sinks:
             s.steps(delta)
+            if s not in self.trackers:
+                for step, m in metrics:
+                    s.metrics(step, m)
         if self.trackers:
+            by_step = {}
+            for step, m in metrics:
+                by_step.setdefault(step, {}).update(m)
+            row_steps = {step for step, values in rows if values is not None}
+            first = min(row_steps, default=None)
+            early = sorted(k for k in by_step if k not in row_steps and (first is None or k < first))
+            for step in early:  # (metrics of an update written before this flush's rows: in step order)
+                m = by_step.pop(step)
+                for s in self.trackers:
+                    s.metrics(step, m)
             tags = [self.tags[k] for k in labels]
             for step, values in rows:
                 if values is None:
                     continue
                 scalars = {t: float(v) for names, vals in zip(tags, values) for t, v in zip(names, vals)}
+                scalars.update(by_step.pop(step, {}))
                 for s in self.trackers:
                     s.scalars(step, scalars)
+            for step in sorted(by_step):
+                for s in self.trackers:
+                    s.metrics(step, by_step[step])
         if self.audit is not None:
             applied = [(step, values) for step, values in rows if values is not None]
             if applied:

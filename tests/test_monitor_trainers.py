@@ -123,7 +123,7 @@ def test_lightning_logs_to_tensorboard_with_lightning_tags(tmp_path):
     trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                          callbacks=[monitor])
-    trainer.fit(Tiny(lambda o: {"scheduler": K.ScheduleLR(o, COSINE), "interval": "step"}), loader)
+    trainer.fit(Tiny(lambda o: {"scheduler": K.ScheduleLR(o, COSINE), "interval": "step"}), loader, loader)
     events = EventAccumulator(str(tmp_path / "tb"))
     events.Reload()
     lr = events.Scalars("lr-SGD")

@@ -201,10 +201,6 @@ class Audit:
     def _process(self, column, c, first, final):
         steps = np.asarray(c.steps[first:], dtype=np.int64)
         applied = np.asarray(c.values[first:], dtype=np.float64)
-        if c.foreign is not None:  # already parted for good: count
-            planned = c.planned(steps) * c.factor
-            c.mismatches += int(np.count_nonzero(~_close(applied, planned, c.peak)))
-            return
         start = 0
         key, group = column
         while start < steps.size:
@@ -217,7 +213,7 @@ class Audit:
             bad = int(np.argmin(ok))
             c.matched += bad
             k = int(s[bad])
-            explained = self._explain(column, c, k, final)
+            explained = self._explain(column, c, k, final) if c.foreign is None else False
             if explained is None:  # not enough updates yet to tell: wait for the next chunk
                 c.pending = first + start + bad
                 return
@@ -235,13 +231,18 @@ class Audit:
                                      f"from here on): a plateau cut, not in the schedule"))
                 start += bad
                 continue
-            c.foreign = k
-            c.mismatches += int(np.count_nonzero(~ok[bad:]))
-            self._report(Finding("foreign", key, group, k, float(a[bad]), float(planned[bad]),
-                                 f"update {k}: {self._name(key, group)} was {a[bad]:.6g}, the plan says "
-                                 f"{planned[bad]:.6g}: something other than the scheduler wrote it (a config's "
-                                 f"default, a hand edit, another scheduler)"))
-            return
+            # something else wrote the value: said once per column; the audit goes on where the values
+            # come back to the plan (a scheduler that overwrites an edit at its next step)
+            back = np.flatnonzero(ok[bad:])
+            end = bad + int(back[0]) if back.size else ok.size
+            c.mismatches += end - bad
+            if c.foreign is None:
+                c.foreign = k
+                self._report(Finding("foreign", key, group, k, float(a[bad]), float(planned[bad]),
+                                     f"update {k}: {self._name(key, group)} was {a[bad]:.6g}, the plan says "
+                                     f"{planned[bad]:.6g}: something other than the scheduler wrote it (a config's "
+                                     f"default, a hand edit, another scheduler)"))
+            start += end
 
     def finish(self):
         """Explain what is still waiting for more updates (the end of the run): call once, at the end."""
@@ -370,7 +371,7 @@ class Audit:
                      "clock": self._clock(c), "cuts": [list(x) for x in c.cuts]}
             if c.foreign is not None:
                 entry["foreign_from"] = c.foreign
-                entry["mismatches"] = c.mismatches
+                entry["foreign_updates"] = c.mismatches
             (parted if (c.foreign is not None or c.rate != self._planned_rate() or c.cuts) else matched).append(entry)
         return {"matched": matched, "parted": parted, "findings": [f.to_record() for f in self.findings]}
 
@@ -394,7 +395,8 @@ class Audit:
                          f"as planned")
         for e in s["parted"]:
             extra = f", cut at {', '.join(str(k) for k, _ in e['cuts'])}" if e["cuts"] else ""
-            extra += f", foreign values from update {e['foreign_from']}" if "foreign_from" in e else ""
+            extra += (f", {e['foreign_updates']} update(s) with foreign values from update {e['foreign_from']}"
+                      if "foreign_from" in e else "")
             lines.append(f"parted: {e['key']} of param group {e['group']}: {e['clock']}{extra}")
         for f in self.findings:
             lines.append(f"  {f.kind}: {f.text}")

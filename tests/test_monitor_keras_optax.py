@@ -8,6 +8,7 @@ import pytest
 
 import lrkit
 from lrkit.monitor import MonitorWarning, read_log
+from monitor_cases import assert_only, monitor_warnings  # (tests/ is on sys.path)
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
@@ -45,7 +46,7 @@ def _fit(tmp_path, learning_rate, callbacks=(), plan=None, val=False, **options)
         warnings.simplefilter("always")
         model.fit(x, y, batch_size=4, epochs=EPOCHS, verbose=0, shuffle=False, callbacks=[*callbacks, monitor],
                   validation_data=(x[:4], y[:4] * 0 + 1e3) if val else None)
-    return monitor, [str(w.message) for w in caught if issubclass(w.category, MonitorWarning)]
+    return monitor, monitor_warnings(caught)
 
 
 KERAS = {
@@ -69,11 +70,7 @@ KERAS = {
 def test_keras_run_warns_about_its_mistake(tmp_path, case):
     make, message = KERAS[case]
     monitor, caught = _fit(tmp_path, **make())
-    kinds = {f.kind for f in monitor.findings}
-    if message is None:
-        assert caught == [] and kinds == set()
-    else:
-        assert kinds == {case} and len(caught) == 1 and message in caught[0]
+    assert_only(monitor.findings, caught, case, message)
     log = read_log(str(tmp_path / "run.jsonl"))
     assert log.steps == list(range(UPDATES)) and log.keys == ["lr", "momentum"]
     assert log.metrics["loss"][0] == list(range(UPDATES))

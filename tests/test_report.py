@@ -10,50 +10,35 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("plotly")
 
-import lrkit  # noqa: E402
 from lrkit.cli import main  # noqa: E402
-from lrkit.monitor import MonitorWarning, read_log  # noqa: E402
+from lrkit.monitor import read_log  # noqa: E402
 from lrkit.report import figure  # noqa: E402
-from lrkit.torch import Monitor, ScheduleLR  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 
 
+def _script():
+    """scripts/report_screenshot.py (the README's picture): its demo run is the page tested here."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "report_screenshot.py"
+    spec = importlib.util.spec_from_file_location("report_screenshot", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _run_log(path):
     """Two param groups on warmup + cosine, a momentum schedule, a GradScaler skip, a hand edit, a plateau
     cut and an event: everything the page draws."""
-    torch.manual_seed(0)
-    layers = [torch.nn.Linear(4, 4) for _ in range(2)]
-    opt = torch.optim.SGD([{"params": l.parameters(), "lr": 0.1 * (i + 1)} for i, l in enumerate(layers)],
-                          momentum=0.9)
-    sched = ScheduleLR(opt, lrkit.warmup(lrkit.cosine(1.0, 0.1, steps=90), steps=10), relative=True,
-                       momentum="linear(0.95, 0.85, steps=100)", plateau=lrkit.plateau(patience=0))
-    scaler = torch.amp.GradScaler("cpu", init_scale=4.0)
-    with Monitor(opt, log=str(path), scaler=scaler) as mon:
-        for k in range(100):
-            x = torch.randn(8, 4)
-            loss = sum((l(x) ** 2).mean() for l in layers)
-            opt.zero_grad()
-            scaler.scale(loss * (float("inf") if k == 30 else 1.0)).backward()
-            if k == 50:
-                opt.param_groups[1]["lr"] = 0.01
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            mon.metrics(loss=loss)
-            if k in (60, 61):
-                sched.report(1.0)  # (no improvement at the second: a cut)
-            if k == 70:
-                mon.event("change of plan", "the horizon went from 100 to 120 updates")
-    return mon
+    return _script().demo_run(str(path))
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    with pytest.warns(MonitorWarning):
-        mon = _run_log(folder / "run.jsonl")
+    mon = _run_log(folder / "run.jsonl")
     assert {f.kind for f in mon.audit.findings} == {"foreign", "plateau cut"}
     out = folder / "report.html"
     assert main(["report", str(folder / "run.jsonl"), "-o", str(out)]) == 0

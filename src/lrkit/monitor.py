@@ -273,6 +273,17 @@ class Recorder:
         self.closed = True
 
 
+class Closing:
+    """``with`` for the monitors: ``close()`` at the end of the block, errors or not."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
 def _float(value):
     try:
         return float(value)

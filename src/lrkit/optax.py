@@ -131,7 +131,12 @@ def to_optax(schedule):
     return result
 
 
-class OptaxMonitor:
+def _closing():
+    from .monitor import Closing
+    return Closing
+
+
+class OptaxMonitor(_closing()):
     """lrkit's monitor (:mod:`lrkit.monitor`) for an optax loop: log the hyperparameters an
     ``optax.inject_hyperparams`` state holds after each update, audit them against the plan.
 
@@ -201,10 +206,3 @@ class OptaxMonitor:
     def close(self):
         if self.recorder is not None:
             self.recorder.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False

@@ -15,7 +15,7 @@ from .._audit import TimeScaled
 from .._errors import LrkitTypeError, LrkitValueError, excerpt
 from .._shapes import constant
 from .._spec import as_schedule
-from ..monitor import Recorder, key_label
+from ..monitor import Closing, Recorder, key_label
 from ._step_order import SCHEDULERS, _hook_target
 
 _KEYS = ("lr", "momentum", ("betas", 0), ("betas", 1), "weight_decay")
@@ -45,7 +45,7 @@ def _has(group, key):
     return key in group
 
 
-class Monitor:
+class Monitor(Closing):
     """Record the hyperparameters every ``optimizer.step()`` applied, and audit them against the plan.
 
     ``Monitor(optimizer)`` records, at each optimizer step, ``lr``, ``momentum`` or ``betas``, and
@@ -226,13 +226,6 @@ class Monitor:
                 del scaler.update
             self.scaler = None
         self.recorder.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
     def __repr__(self):
         return f"Monitor({type(self.optimizer).__name__}, step={self.step}, keys={[key_label(k) for k in self.keys]})"

@@ -298,3 +298,18 @@ def test_wandb_offline_and_mlflow_local_sinks(tmp_path, monkeypatch):
     assert [p.step for p in points] == list(range(6))
     assert [p.value for p in points] == pytest.approx([lrkit.linear(0.1, 0.0, steps=6)(k) for k in range(6)])
     assert [p.step for p in client.get_metric_history(mlrun.info.run_id, "lr-SGD/pg1-momentum")] == list(range(6))
+
+
+def test_plan_changes_of_a_scheduler_are_logged(tmp_path):
+    """A scheduler's ``plan_changes`` (lrkit's record of a changed plan on resume) become events."""
+    opt = _sgd(_model(1))
+    sched = ScheduleLR(opt, "constant(0.1)")
+    sched.plan_changes = [{"step": 7, "policy": "smooth", "key": "lr", "group": 0, "saved": "cosine(...)",
+                           "current": "cosine(..., steps=200)", "old": 0.05, "applied": 0.05},
+                          {"step": 7, "policy": None, "changes": {"T_max": [100, 200]}}]
+    with Monitor(opt, log=str(tmp_path / "run.jsonl")):
+        _train_step(_model(1), opt)
+    log = read_log(str(tmp_path / "run.jsonl"))
+    assert [(e["event"], e["step"]) for e in log.events] == [("change of plan", 7)] * 2
+    assert "(policy: smooth)" in log.events[0]["text"] and "0.05 applied" in log.events[0]["text"]
+    assert log.events[1]["text"] == "T_max 100 -> 200 (policy: the saved arguments win (torch's rule))"

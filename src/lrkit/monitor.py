@@ -164,21 +164,28 @@ class Recorder:
             s.event(record)
 
     def watch_events(self, obj):
-        """Log the dicts ``obj.lrkit_events`` gains (a scheduler's own events: resumes, changes of plan)."""
+        """Log the dicts ``obj.lrkit_events`` gains (a scheduler's own events), and the changes of plan
+        ``obj.plan_changes`` lists (lrkit's schedulers, on a resume with a changed plan)."""
         if all(o is not obj for o, _ in self._watched):
-            self._watched.append((obj, 0))
+            self._watched.append((obj, {"lrkit_events": 0, "plan_changes": 0}))
 
     def _drain_events(self):
-        for n, (obj, seen) in enumerate(self._watched):
-            events = getattr(obj, "lrkit_events", None)
-            if not isinstance(events, list) or len(events) <= seen:
-                continue
-            for e in events[seen:]:
-                if isinstance(e, dict) and "kind" in e:
-                    info = {k: v for k, v in e.items() if k not in ("kind", "step", "text", "source")}
-                    self.event(e.get("step"), e["kind"], e.get("source", type(obj).__name__), e.get("text", ""),
-                               **info)
-            self._watched[n] = (obj, len(events))
+        for obj, seen in self._watched:
+            for attr in ("lrkit_events", "plan_changes"):
+                entries = getattr(obj, attr, None)
+                if not isinstance(entries, (list, tuple)) or len(entries) <= seen[attr]:
+                    continue
+                for e in entries[seen[attr]:]:
+                    if not isinstance(e, dict):
+                        continue
+                    if attr == "plan_changes":
+                        self.event(e.get("step"), "change of plan", type(obj).__name__, plan_change_text(e),
+                                   **{k: v for k, v in e.items() if k in ("policy", "key", "group")})
+                    elif "kind" in e:
+                        info = {k: v for k, v in e.items() if k not in ("kind", "step", "text", "source")}
+                        self.event(e.get("step"), e["kind"], e.get("source", type(obj).__name__), e.get("text", ""),
+                                   **info)
+                seen[attr] = len(entries)
 
     def _finding(self, finding):
         record = finding.to_record()
@@ -271,6 +278,22 @@ class Recorder:
         for s in self.sinks:
             s.close()
         self.closed = True
+
+
+def plan_change_text(change):
+    """One line for a scheduler's ``plan_changes`` entry: a drop-in's changed arguments, or a schedule's."""
+    policy = change.get("policy") or "the saved arguments win (torch's rule)"
+    if isinstance(change.get("changes"), dict):
+        parts = [f"{name} {pair[0]} -> {pair[1]}" for name, pair in change["changes"].items()
+                 if isinstance(pair, (list, tuple)) and len(pair) == 2]
+        return f"{', '.join(parts)} (policy: {policy})"
+    if "key" in change:
+        text = (f"{change['key']} of param group {change.get('group')}: {change.get('saved')} -> "
+                f"{change.get('current')} (policy: {policy})")
+        if isinstance(change.get("old"), float) and isinstance(change.get("applied"), float):
+            text += f"; at the step {change['old']:.6g} by the saved plan, {change['applied']:.6g} applied"
+        return text
+    return str(excerpt(change))
 
 
 class Closing:

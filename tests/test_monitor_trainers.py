@@ -68,10 +68,10 @@ class _Override(pl.Callback):
             trainer.optimizers[0].param_groups[0]["lr"] = 0.05
 
 
-def _lightning(tmp_path, make_scheduler, callbacks=(), plan=None):
+def _lightning(tmp_path, make_scheduler, callbacks=(), **options):
     x, y = _data(BATCHES * 4)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
-    monitor = K.lightning_monitor_callback(str(tmp_path / "run.jsonl"), plan=plan)
+    monitor = K.lightning_monitor_callback(str(tmp_path / "run.jsonl"), **options)
     trainer = pl.Trainer(accelerator="cpu", devices=1, max_epochs=EPOCHS, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                          callbacks=[monitor, *callbacks])
@@ -94,13 +94,17 @@ LIGHTNING = {
                     "ends at update 20"),
     "plateau cut": (lambda o: {"scheduler": K.ScheduleLR(o, "constant(0.1)", plateau=lrkit.plateau(patience=1)),
                                "interval": "step"}, (K.lightning_plateau_callback("val_loss"),), "plateau cut"),
+    # a plan in epochs (StepLR's step_size=2 epochs) stepped every batch
+    "per-update": (lambda o: {"scheduler": K.StepLR(o, step_size=2, gamma=0.5), "interval": "step"}, (),
+                   "steps every update, the plan is per epoch",
+                   dict(plan="step_decay(0.1, period=2, gamma=0.5)", plan_per="epoch")),
 }
 
 
 @pytest.mark.parametrize("case", list(LIGHTNING))
 def test_lightning_run_warns_about_its_mistake(tmp_path, case):
-    make, callbacks, message = LIGHTNING[case]
-    monitor, caught = _lightning(tmp_path, make, callbacks)
+    make, callbacks, message, *options = LIGHTNING[case]
+    monitor, caught = _lightning(tmp_path, make, callbacks, **(options[0] if options else {}))
     assert_only(monitor.findings, caught, case, message)
     if message is None:
         assert monitor.summary()[0]["parted"] == []
@@ -173,7 +177,7 @@ class _HFOverride(transformers.TrainerCallback):
             optimizer.param_groups[0]["lr"] = 0.05
 
 
-def _hf(tmp_path, schedule=None, make_scheduler=None, callbacks=(), plan=None, **overrides):
+def _hf(tmp_path, schedule=None, make_scheduler=None, callbacks=(), plan=None, plan_per="update", **overrides):
     x, y = _data(BATCHES * 4)
     data = [{"x": x[i], "labels": y[i]} for i in range(len(x))]
     options = dict(output_dir=str(tmp_path), per_device_train_batch_size=4, per_device_eval_batch_size=4,
@@ -188,7 +192,7 @@ def _hf(tmp_path, schedule=None, make_scheduler=None, callbacks=(), plan=None, *
     if make_scheduler is not None:
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         optimizers = (opt, make_scheduler(opt))
-    monitor = K.hf_monitor_callback(str(tmp_path / "run.jsonl"), plan=plan)
+    monitor = K.hf_monitor_callback(str(tmp_path / "run.jsonl"), plan=plan, plan_per=plan_per)
     evaluating = options.get("eval_strategy", "no") != "no"
     trainer = LrkitTrainer(model=model, args=transformers.TrainingArguments(**options), train_dataset=data,
                            eval_dataset=data[:4] if evaluating else None, optimizers=optimizers,
@@ -209,6 +213,8 @@ HF = {
     "decay ended": (dict(schedule={"schedule": "cosine(0.1, 0.0, steps=20)"}), "ends at update 20"),
     "plateau cut": (dict(schedule={"schedule": "constant(0.1)", "plateau": {"patience": 1}}, eval_strategy="steps",
                          eval_steps=8), "plateau cut"),
+    "per-update": (dict(schedule={"schedule": "step_decay(0.1, period=2, gamma=0.5)"}, plan_per="epoch",
+                        plan="step_decay(0.1, period=2, gamma=0.5)"), "steps every update, the plan is per epoch"),
 }
 
 

@@ -37,7 +37,8 @@ The modules: ``_step`` (the per-step routine, written once), ``_scheduler`` (the
 torch's read API, state), ``_simple`` (the one-curve drop-ins), ``_cyclic`` (CyclicLR, OneCycleLR,
 CosineAnnealingWarmRestarts), ``_reduce_on_plateau``, ``_composite`` (SequentialLR, ChainedScheduler),
 ``_schedule_lr`` (the native adapter); ``_step_order``, ``_arguments``; ``_distributed``, ``_checkpoint``,
-``_range_test``, ``_trainers`` and ``_shootout_task``.
+``_range_test``, ``_trainers`` and ``_shootout_task``; ``_monitor`` and ``_monitor_trainers`` (the monitor:
+what every ``optimizer.step()`` applied, audited against the plan; see ``lrkit.monitor``).
 """
 try:
     import torch  # noqa: F401

@@ -313,3 +313,16 @@ def test_plan_changes_of_a_scheduler_are_logged(tmp_path):
     assert [(e["event"], e["step"]) for e in log.events] == [("change of plan", 7)] * 2
     assert "(policy: smooth)" in log.events[0]["text"] and "0.05 applied" in log.events[0]["text"]
     assert log.events[1]["text"] == "T_max 100 -> 200 (policy: the saved arguments win (torch's rule))"
+
+
+def test_non_finite_values_are_written_as_strings_and_read_back(tmp_path):
+    from lrkit.monitor import JsonLinesSink, Recorder
+    path = str(tmp_path / "run.jsonl")
+    rec = Recorder(["lr"], ["pg1", "pg2"], sinks=[JsonLinesSink(path)])
+    rec.record(0, [[0.1, float("nan")]])
+    rec.record(1, [[float("inf"), 0.2]])
+    rec.close()
+    text = (tmp_path / "run.jsonl").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    log = read_log(path)
+    assert log.values["lr"][0] == [0.1, math.inf] and math.isnan(log.values["lr"][1][0])

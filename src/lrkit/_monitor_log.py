@@ -73,9 +73,11 @@ class JsonLinesSink:
                 lines.append(f'{{"step": {step}, "skipped": true}}')
             else:
                 row = {"step": step}
-                for key, vals in values.items():
-                    row[key] = [plain(v) for v in vals] if not all(v == v for v in vals) else vals
-                lines.append(dumps(row))
+                row.update(values)
+                try:
+                    lines.append(dumps(row, allow_nan=False))
+                except ValueError:  # (a NaN or an infinity: written as a string, JSON has none)
+                    lines.append(dumps({k: v if k == "step" else [plain(x) for x in v] for k, v in row.items()}))
         if len(lines) >= self.flush_every:
             self.flush()
 

@@ -326,3 +326,18 @@ def test_non_finite_values_are_written_as_strings_and_read_back(tmp_path):
     assert "NaN" not in text and "Infinity" not in text
     log = read_log(path)
     assert log.values["lr"][0] == [0.1, math.inf] and math.isnan(log.values["lr"][1][0])
+
+
+def test_schedule_lr_in_epochs_is_planned_per_update(tmp_path):
+    """ScheduleLR(steps_per_epoch=4): a schedule in epochs at fractional epochs; the plan, the audit and the
+    report's planned curve follow it per update."""
+    opt = _sgd(_model(1))
+    sched = ScheduleLR(opt, "cosine(0.1, 0.0, steps=5)", steps_per_epoch=4)
+    with Monitor(opt, log=str(tmp_path / "run.jsonl")) as mon:
+        _per_update(_model(1), opt, sched, mon, 20)
+    assert mon.audit.findings == []
+    log = read_log(str(tmp_path / "run.jsonl"))
+    assert log.header["plan_time"] == {"lr": [0.25]}
+    from lrkit.report import _planned
+    planned, _ = _planned(log, "lr", 0, log.steps)
+    assert planned.tolist() == pytest.approx(log.values["lr"][0], rel=1e-12)

@@ -119,13 +119,18 @@ class Recorder:
         self.audit = (Audit({(key_label(k), i): s for (k, i), s in plan.items()}, steps_per_epoch=steps_per_epoch,
                             plan_per=plan_per, total_steps=total_steps, warn=warn)
                       if audit and plan else None)
+        plan_time = {}  # (a plan written in epochs and evaluated at fractional epochs: its time per update)
         if plan_specs is None:
             plan_specs = {}
             for (key, i), s in plan.items():
                 plan_specs.setdefault(key_label(key), [None] * len(self.groups))[i] = repr(s)
+                if getattr(s, "per_update", None) is not None:
+                    plan_time.setdefault(key_label(key), [1.0] * len(self.groups))[i] = s.per_update
         self.header = {"format": FORMAT, "version": VERSION, "label": str(label), "optimizer": str(optimizer),
                        "groups": self.groups, "keys": self.labels, "plan": plan_specs, "plan_per": plan_per,
                        "steps_per_epoch": steps_per_epoch, "start": int(start)}
+        if plan_time:
+            self.header["plan_time"] = plan_time
         self._rows = []
         self._metrics = []
         self._last = None

@@ -56,7 +56,11 @@ def _planned(log, key, group, steps):
     positions = np.asarray(steps, dtype=np.int64)
     if log.header.get("plan_per") == "epoch" and log.header.get("steps_per_epoch"):
         positions = positions // int(log.header["steps_per_epoch"])
-    return np.asarray(schedule(positions.astype(np.float64)), dtype=np.float64), schedule
+    times = positions.astype(np.float64)
+    per_update = (log.header.get("plan_time") or {}).get(key)
+    if per_update and group < len(per_update) and isinstance(per_update[group], (int, float)):
+        times = times * float(per_update[group])  # (a schedule in epochs, at fractional epochs)
+    return np.asarray(schedule(times), dtype=np.float64), schedule
 
 
 def figure(log, log_scale=False, title=None):

@@ -341,3 +341,14 @@ def test_schedule_lr_in_epochs_is_planned_per_update(tmp_path):
     from lrkit.report import _planned
     planned, _ = _planned(log, "lr", 0, log.steps)
     assert planned.tolist() == pytest.approx(log.values["lr"][0], rel=1e-12)
+
+
+def test_the_latest_scheduler_built_on_the_optimizer_gives_the_plan(tmp_path):
+    opt = _sgd(_model(1))
+    old = ScheduleLR(opt, "constant(0.1)")  # noqa: F841 (still alive: a scheduler replaced by the next)
+    new = ScheduleLR(opt, "linear(0.1, 0.0, steps=10)")
+    with Monitor(opt, log=str(tmp_path / "run.jsonl")) as mon:
+        for _ in range(10):
+            _train_step(_model(1), opt)
+            new.step()
+    assert mon.schedulers[0] is new and mon.audit.findings == []

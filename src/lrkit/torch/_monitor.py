@@ -16,7 +16,7 @@ from .._errors import LrkitTypeError, LrkitValueError, excerpt
 from .._shapes import constant
 from .._spec import as_schedule
 from ..monitor import Closing, Recorder, key_label
-from ._step_order import SCHEDULERS, _hook_target
+from ._step_order import _hook_target, schedulers_of
 
 _KEYS = ("lr", "momentum", ("betas", 0), ("betas", 1), "weight_decay")
 _LABEL_KEYS = {"beta1": ("betas", 0), "beta2": ("betas", 1), "betas[0]": ("betas", 0), "betas[1]": ("betas", 1)}
@@ -81,9 +81,8 @@ class Monitor(Closing):
         self.optimizer = optimizer
         target = _hook_target(optimizer)
         groups = optimizer.param_groups
-        if schedulers is None:
-            schedulers = list(SCHEDULERS.get(target, ()) or SCHEDULERS.get(optimizer, ()))
-            schedulers.sort(key=id)
+        if schedulers is None:  # (the latest built first: its plan wins where two drive one key)
+            schedulers = schedulers_of(target) or schedulers_of(optimizer)
         elif not isinstance(schedulers, (list, tuple)):
             schedulers = [schedulers]
         self.schedulers = list(schedulers)

@@ -311,7 +311,7 @@ def test_run_formats_json_and_jsonl(tmp_path):
     with pytest.raises(lrkit.LrkitValueError, match="every update 0, 1, 2, ... needs a line with its 'lr'"):
         predict.load_runs(str(tmp_path / "gap.jsonl"))
     (tmp_path / "other.json").write_text('{"format": "something"}')
-    with pytest.raises(lrkit.LrkitValueError, match="format must be one of lrkit-run, lrkit-shootout"):
+    with pytest.raises(lrkit.LrkitValueError, match="format must be one of lrkit-monitor, lrkit-run, lrkit-shootout"):
         predict.load_runs(str(tmp_path / "other.json"))
 
 

@@ -271,8 +271,39 @@ def from_shootout(result, labels=None, seeds=None, average=True):
     return out
 
 
+def _read_monitor(data, path, key="lr", group=0, metric=None):
+    """A run log of lrkit's monitor (``lrkit.monitor``): the ``key`` applied to param group ``group`` at
+    every update (a skipped update keeps the value before it) and the ``metric`` logged (default: the
+    first of "loss", "train_loss", "train/loss")."""
+    from ._monitor_log import parse_log
+    log = parse_log(data if isinstance(data, list) else [data], path)
+    if key not in log.values or not 0 <= group < len(log.groups):
+        raise LrkitValueError(f"{path!r}: no {key!r} of param group {group} in the log (keys {log.keys}, "
+                              f"{len(log.groups)} groups)")
+    names = [metric] if metric is not None else ["loss", "train_loss", "train/loss"]
+    name = next((m for m in names if m in log.metrics), None)
+    if name is None:
+        raise LrkitValueError(f"{path!r}: the log has no metric {' or '.join(map(repr, names))} "
+                              f"(its metrics: {sorted(log.metrics)})")
+    by_step = dict(zip(log.steps, log.values[key][group]))
+    skipped = set(log.skipped)
+    last = max(log.steps) if log.steps else -1
+    lrs, previous = [], None
+    for k in range(last + 1):
+        if k in by_step:
+            previous = by_step[k]
+        elif k not in skipped or previous is None:
+            raise LrkitValueError(f"{path!r}: update {k} is not in the log (a run read by predict starts at "
+                                  f"update 0 and logs every update)")
+        lrs.append(previous)
+    steps, losses = log.metrics[name]
+    pairs = sorted({s: v for s, v in zip(steps, losses) if s is not None and s <= last}.items())
+    return [run(lrs, [s for s, _ in pairs], [v for _, v in pairs], label=log.label)]
+
+
 register_reader(FORMAT, _read_run)
 register_reader("lrkit-shootout", _read_shootout)
+register_reader("lrkit-monitor", _read_monitor)
 
 
 def as_runs(runs):

@@ -550,7 +550,7 @@ def build_parser():
     from . import __version__
     parser.add_argument("--version", action="version", version=f"lrkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{plot,show,describe,diff,demo,find-lr,shootout,predict}")
+                                     metavar="{plot,show,describe,diff,demo,find-lr,shootout,predict,report}")
 
     def command(name, help, description):
         return commands.add_parser(name, help=help, description=description, epilog=_epilog(name),
@@ -612,6 +612,8 @@ def build_parser():
     from ._cli_plans import add_diff
     add_diff(command, _add_run_options, _run_steps, text_chart,
              lambda: "unicode" if can_show("".join(GLYPHS["unicode"])) else "ascii", CliError)
+    from ._cli_report import add_report
+    add_report(commands)
     return parser
 
 

@@ -33,7 +33,7 @@ from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError, exc
 from ._plateau import PlateauState, plateau
 from ._spec import as_schedule
 
-__all__ = ["KerasSchedule", "ReduceLROnPlateau", "replan"]
+__all__ = ["KerasSchedule", "ReduceLROnPlateau", "replan", "MonitorCallback"]
 
 
 def _probe(schedule):
@@ -249,3 +249,76 @@ def replan(optimizer, schedule, on_change="raise"):
                            gradient_accumulation_steps=target.gradient_accumulation_steps)
     inner.learning_rate = result
     return result
+
+
+# ---- the monitor -----------------------------------------------------------------------------------
+
+class MonitorCallback(keras.callbacks.Callback):
+    """lrkit's monitor (:mod:`lrkit.monitor`) for ``model.fit``: the learning rate (and ``momentum``,
+    ``beta_1``, ``beta_2``, ``weight_decay`` where the optimizer has them as numbers) applied at every
+    update, the training loss, and the audit against the plan.
+
+    The plan: ``plan=`` (an lrkit schedule or spec, in updates; ``plan_per="epoch"``: in epochs), else the
+    optimizer's :class:`KerasSchedule`. The value of update ``k`` is read after it: a learning-rate
+    schedule evaluated at ``k`` (what Keras computed for the update), or the learning-rate variable.
+    ``log``/``sinks`` and the other options are :class:`lrkit.monitor.Recorder`'s; ``summary()`` and
+    ``findings`` after ``fit``::
+
+        model.fit(x, y, epochs=5, callbacks=[lrkit.keras.MonitorCallback("run.jsonl")])
+    """
+
+    _NUMBERS = (("momentum", "momentum"), ("beta_1", "beta1"), ("beta_2", "beta2"), ("weight_decay", "weight_decay"))
+
+    def __init__(self, log="lrkit-run.jsonl", plan=None, sinks=None, plan_per="update", steps_per_epoch=None,
+                 total_steps=None, label="run", audit=True, warn=True):
+        super().__init__()
+        self.options = dict(log=log, sinks=sinks, plan_per=plan_per, label=label, audit=audit, warn=warn)
+        self.plan = None if plan is None else as_schedule(plan, "plan")
+        self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
+        self.recorder = None
+
+    def on_train_begin(self, logs=None):
+        from .monitor import Recorder
+        optimizer = self.model.optimizer
+        while hasattr(optimizer, "inner_optimizer"):
+            optimizer = optimizer.inner_optimizer
+        self._optimizer = optimizer
+        self._names = [(attr, label) for attr, label in self._NUMBERS
+                       if isinstance(getattr(optimizer, attr, None), (int, float)) and not isinstance(
+                           getattr(optimizer, attr), bool)]
+        plan = self.plan
+        lr = getattr(optimizer, "_learning_rate", None)
+        if plan is None and isinstance(lr, KerasSchedule):
+            plan = lr.schedule * lr.scale if lr.scale != 1.0 else lr.schedule
+        params = self.params or {}
+        steps, epochs = params.get("steps"), params.get("epochs")
+        per_epoch = self.steps_per_epoch or steps
+        total = self.total_steps or (steps * epochs if steps and epochs else None)
+        self._schedule = lr if isinstance(lr, keras.optimizers.schedules.LearningRateSchedule) else None
+        self.recorder = Recorder(["lr"] + [label for _, label in self._names], ["pg1"],
+                                 plan=None if plan is None else {("lr", 0): plan}, optimizer=type(optimizer).__name__,
+                                 start=int(ops.convert_to_numpy(optimizer.iterations)), steps_per_epoch=per_epoch,
+                                 total_steps=total, **self.options)
+
+    def on_train_batch_end(self, batch, logs=None):
+        optimizer = self._optimizer
+        step = int(ops.convert_to_numpy(optimizer.iterations)) - 1
+        if self._schedule is not None:
+            lr = float(ops.convert_to_numpy(self._schedule(step)))
+        else:
+            lr = float(ops.convert_to_numpy(optimizer.learning_rate))
+        values = [[lr]] + [[float(getattr(optimizer, attr))] for attr, _ in self._names]
+        self.recorder.record(step, values)
+        if logs and "loss" in logs:
+            self.recorder.metrics(step, {"loss": float(logs["loss"])})
+
+    def on_train_end(self, logs=None):
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def summary(self):
+        return None if self.recorder is None else self.recorder.summary()
+
+    @property
+    def findings(self):
+        return [] if self.recorder is None or self.recorder.audit is None else list(self.recorder.audit.findings)

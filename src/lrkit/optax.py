@@ -45,7 +45,7 @@ from ._base import Schedule, require_non_negative
 from ._errors import LrkitError, LrkitTypeError, excerpt
 from ._spec import as_schedule
 
-__all__ = ["to_optax", "resume"]
+__all__ = ["to_optax", "resume", "OptaxMonitor"]
 
 
 def _with_float_numbers(value):
@@ -145,3 +145,80 @@ def resume(saved, schedule, count, on_change="raise"):
     from ._plans import replan
     count = int(count)
     return to_optax(replan(as_schedule(saved, "saved"), as_schedule(schedule), count, on_change))
+
+
+def _closing():
+    from .monitor import Closing
+    return Closing
+
+
+class OptaxMonitor(_closing()):
+    """lrkit's monitor (:mod:`lrkit.monitor`) for an optax loop: log the hyperparameters an
+    ``optax.inject_hyperparams`` state holds after each update, audit them against the plan.
+
+    After ``updates, state = tx.update(grads, state, params)`` call ``monitor.record(state, loss=...)``:
+    the first ``InjectHyperparamsState`` found in ``state`` (nested in a chain too) holds the values that
+    update used (``learning_rate`` is logged as ``lr``) and ``count``, the updates done. The plan:
+    ``plan=`` an lrkit schedule or spec for the learning rate, or a dict ``{name: schedule}``. Options as
+    :class:`lrkit.monitor.Recorder`'s; ``close()`` (or ``with``) at the end.
+
+    >>> import lrkit, optax, jax.numpy as jnp, tempfile, os
+    >>> tx = optax.inject_hyperparams(optax.sgd)(learning_rate=to_optax("linear(0.1, 0.0, steps=4)"))
+    >>> params = {"w": jnp.zeros(2)}; state = tx.init(params)
+    >>> with OptaxMonitor("linear(0.1, 0.0, steps=4)", log=os.path.join(tempfile.mkdtemp(), "r.jsonl")) as mon:
+    ...     for _ in range(4):
+    ...         updates, state = tx.update({"w": jnp.ones(2)}, state, params)
+    ...         mon.record(state, loss=1.0)
+    >>> mon.summary()["parted"], mon.summary()["matched"][0]["matched"]
+    ([], 4)
+    """
+
+    def __init__(self, plan=None, *, log="lrkit-run.jsonl", sinks=None, plan_per="update", steps_per_epoch=None,
+                 total_steps=None, label="run", audit=True, warn=True):
+        self.options = dict(log=log, sinks=sinks, plan_per=plan_per, steps_per_epoch=steps_per_epoch,
+                            total_steps=total_steps, label=label, audit=audit, warn=warn)
+        if plan is None:
+            self.plan = {}
+        elif isinstance(plan, dict):
+            self.plan = {("lr" if k == "learning_rate" else k): as_schedule(v, f"plan[{k!r}]") for k, v in plan.items()}
+        else:
+            self.plan = {"lr": as_schedule(plan, "plan")}
+        self.recorder = None
+        self._names = None
+
+    @staticmethod
+    def _injected(state):
+        if hasattr(state, "hyperparams") and hasattr(state, "count"):
+            return state
+        if isinstance(state, (tuple, list)):
+            for item in state:
+                found = OptaxMonitor._injected(item)
+                if found is not None:
+                    return found
+        return None
+
+    def record(self, state, **metrics):
+        """Log the hyperparameters of the update just done (``state``: the optimizer state after it)."""
+        from .monitor import Recorder
+        injected = self._injected(state)
+        if injected is None:
+            raise LrkitTypeError("OptaxMonitor.record needs an optimizer state with an optax.inject_hyperparams "
+                                 f"state in it, got {excerpt(state)}")
+        hyper = injected.hyperparams
+        if self._names is None:
+            self._names = sorted((n for n, v in hyper.items() if getattr(v, "shape", ()) == ()
+                                  or isinstance(v, (int, float))), key=lambda n: n != "learning_rate")
+            keys = ["lr" if n == "learning_rate" else n for n in self._names]
+            self.recorder = Recorder(keys, ["pg1"], plan={(k, 0): s for k, s in self.plan.items() if k in keys},
+                                     optimizer="optax", start=int(injected.count) - 1, **self.options)
+        step = int(injected.count) - 1
+        self.recorder.record(step, [[float(hyper[n])] for n in self._names])
+        if metrics:
+            self.recorder.metrics(step, {k: float(v) for k, v in metrics.items()})
+
+    def summary(self):
+        return None if self.recorder is None else self.recorder.summary()
+
+    def close(self):
+        if self.recorder is not None:
+            self.recorder.close()

@@ -37,7 +37,8 @@ The modules: ``_step`` (the per-step routine, written once), ``_scheduler`` (the
 torch's read API, state), ``_simple`` (the one-curve drop-ins), ``_cyclic`` (CyclicLR, OneCycleLR,
 CosineAnnealingWarmRestarts), ``_reduce_on_plateau``, ``_composite`` (SequentialLR, ChainedScheduler),
 ``_schedule_lr`` (the native adapter); ``_step_order``, ``_arguments``; ``_distributed``, ``_checkpoint``,
-``_range_test``, ``_trainers`` and ``_shootout_task``.
+``_range_test``, ``_trainers`` and ``_shootout_task``; ``_monitor`` and ``_monitor_trainers`` (the monitor:
+what every ``optimizer.step()`` applied, audited against the plan; see ``lrkit.monitor``).
 """
 try:
     import torch  # noqa: F401
@@ -52,6 +53,8 @@ from ._composite import ChainedScheduler, SequentialLR
 from ._cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 from ._distributed import reduce_metric
 from ._greedy import GreedyLR
+from ._monitor import Monitor
+from ._monitor_trainers import hf_monitor_callback, lightning_monitor_callback
 from ._range_test import RestoreError, find_lr
 from ._reduce_on_plateau import ReduceLROnPlateau
 from ._schedule_lr import ScheduleLR
@@ -84,4 +87,6 @@ __all__ = [
     "MnistTask", "mnist_shootout",
     # plans that change (issue 15): the drop-ins' warning; batch-size plans in the training loop
     "PlanChangedWarning", "BatchPlan", "RampBatchSampler",
+    # the monitor: what the optimizer applied, audited against the plan
+    "Monitor", "lightning_monitor_callback", "hf_monitor_callback",
 ]

@@ -10,6 +10,7 @@ from ._loading import choice, each, fields, optional, plateau_state, real, state
 from ._loading import integer as integer_rule
 from ._distributed import check_reduce, in_process_group, reduce_metric
 from ._scheduler import EPOCH_DEPRECATION_WARNING, STATE_FORMAT, LRScheduler
+from ._step_order import register_scheduler
 
 
 class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
@@ -55,6 +56,7 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
         self._step_count = 0
         self._hyperparameters = None
         self._last_lr = [copy_of(g["lr"]) for g in optimizer.param_groups]
+        register_scheduler(optimizer, self)
 
     # torch's attributes, read from the controller and its state
     factor = property(lambda self: self._ctl.factor)

@@ -17,7 +17,7 @@ from ._arguments import as_float, check_optimizer, copy_config, copy_of, integer
 from ._loading import (check_state, check_values, each, fields, integer as integer_rule, optional, private_copy, real,
                        state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
-from ._step_order import check_order, watch
+from ._step_order import check_order, register_scheduler, watch
 from ._replan import check_drop_in_policy, config_changes, record, refuse
 
 #: The ``lrkit`` entry of every state_dict: its layout version.
@@ -79,6 +79,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         self.last_epoch = last_epoch
         self._n_groups = len(optimizer.param_groups)
         watch(optimizer)
+        register_scheduler(optimizer, self)
         self._hyperparameters = self._make_hyperparameters()
         self._initial_step()
 

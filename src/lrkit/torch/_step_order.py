@@ -5,6 +5,7 @@ One ``register_step_post_hook`` per optimizer records that it stepped (a plain a
 the optimizer has not stepped yet, unless a gradient of the optimizer is not finite: that is
 ``torch.amp.GradScaler`` skipping the step, not a wrong order.
 """
+import itertools
 import os
 import sys
 import warnings
@@ -54,6 +55,26 @@ def watch(optimizer):
         _hook_target(optimizer).register_step_post_hook(_lrkit_stepped)
         STEPPED[optimizer] = flag
     return flag
+
+
+#: optimizer -> {lrkit scheduler built on it: its construction number} (weak references), read by
+#: lrkit.torch.Monitor
+SCHEDULERS = weakref.WeakKeyDictionary()
+_BUILT = itertools.count()
+
+
+def register_scheduler(optimizer, scheduler):
+    """Remember that ``scheduler`` drives ``optimizer`` (the monitor reads its plan from there)."""
+    try:
+        SCHEDULERS.setdefault(optimizer, weakref.WeakKeyDictionary())[scheduler] = next(_BUILT)
+    except TypeError:  # (an optimizer that cannot be weakly referenced: nothing to remember)
+        pass
+
+
+def schedulers_of(optimizer):
+    """The live lrkit schedulers built on ``optimizer``, the latest first."""
+    found = SCHEDULERS.get(optimizer)
+    return sorted(found.keys(), key=found.get, reverse=True) if found else []
 
 
 def _amp_skipped(optimizer):

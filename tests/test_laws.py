@@ -691,3 +691,14 @@ def test_plateau_fast_update_equals_general(mode, threshold_mode, threshold, pat
     # a pickled controller rebuilds its closure
     clone = pickle.loads(pickle.dumps(ctl))
     assert clone == ctl and clone.update(ctl.init(), 1.0) == ctl.update(ctl.init(), 1.0)
+
+
+def test_a_restart_where_t_over_the_period_rounds_down():
+    """S_1875 = 1875 * P, but S_1875 / P rounds to just below 1875: the cycle is settled with the cycle
+    starts, so the value at the restart is the restart's (found by the law above)."""
+    s = lrkit.cosine_restarts(start=0.003, end=2.1386221295920773, period=77.4510128552644,
+                              peak_mult=0.9958164100353366)
+    start = s.cycle_start(1875)
+    assert start / s.period < 1875 and s.cycle_at(start)[0] == 1875
+    expected = s.end + (s.start - s.end) * s.peak_mult ** 1875
+    assert s(start) == pytest.approx(expected, rel=1e-12) and s(np.array([start]))[0] == s(start)

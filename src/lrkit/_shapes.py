@@ -557,6 +557,9 @@ class cosine_restarts(Schedule):
         m = self.period_mult
         if m == 1:
             n = xp.floor(t / self.period)
+            # t / P can round across a restart n * P: settle it with the cycle starts, as below
+            n = xp.where(t < n * self.period, n - 1, n)
+            n = xp.where(t >= (n + 1) * self.period, n + 1, n)
             return n, n * self.period, self.period
         # log(t / period * (m - 1) + 1), written so that it stays finite for a huge m
         n = xp.floor((xp.log(t / self.period + 1 / (m - 1)) + math.log(m - 1)) / math.log(m))

@@ -291,3 +291,13 @@ def test_hf_lambdas_read_a_live_scheduler():
             ref = [base * rule(k) for k in range(400)]
             assert_matches(peer, range(400), ref, f"{function.__name__} base_lr={base}", atol=ulps(base) * 20)
     assert seen <= set(hf.HF_LAMBDAS)
+
+
+def test_show_and_describe_draw_the_run_not_the_periods_after_it():
+    """transformers' cosines go on past num_training_steps (they never settle); the default run of show and
+    describe is the training run, num_training_steps + 1 updates, not several periods."""
+    from lrkit._describe import default_steps
+    for spec in ("hf.cosine(num_warmup_steps=100, num_training_steps=1000)",
+                 "hf.cosine_with_min_lr(num_warmup_steps=100, num_training_steps=1000, min_lr_rate=0.1)",
+                 "hf.cosine_with_restarts(num_warmup_steps=10, num_training_steps=500, num_cycles=3)"):
+        assert default_steps(lrkit.parse(spec)) == int(lrkit.parse(spec).num_training_steps) + 1, spec

@@ -47,6 +47,12 @@ class _HF(Peer):
         for name in names:
             self._validate(name, steps)
 
+    def span(self):
+        """The run, ``num_training_steps`` updates, where one is given (transformers' cosines go on past
+        it, so ``show`` and ``describe`` would otherwise draw several periods)."""
+        n = getattr(self, "num_training_steps", None)
+        return n + 1 if isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0 else super().span()
+
     def _lr(self):
         self._validate("lr", check.non_negative)
         return self._written("lr")

@@ -18,7 +18,7 @@ import typing
 
 from . import _checks as check
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
-from ._plateau import Controller, _metric_float, plateau
+from ._plateau import Controller, _metric_float, plateau, state_fields
 
 
 class GreedyState(typing.NamedTuple):
@@ -53,12 +53,7 @@ class GreedyState(typing.NamedTuple):
     @classmethod
     def from_dict(cls, data):
         """The state a ``to_dict()`` output describes (validated first; the dict is not modified)."""
-        if not isinstance(data, dict):
-            raise LrkitTypeError(f"greedy state must be a dict, got {excerpt(data)}")
-        names = list(cls._fields)
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise LrkitValueError(f"greedy state has unknown key(s) {unknown}; allowed: {names}")
+        state_fields("greedy", cls, data)
         missing = [n for n in ("lrs", "initial", "best", "reset_left") if n not in data]
         if missing:
             raise LrkitValueError(f"greedy state lacks {missing}")

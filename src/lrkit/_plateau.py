@@ -70,12 +70,7 @@ class PlateauState(typing.NamedTuple):
     @classmethod
     def from_dict(cls, data):
         """The state a ``to_dict()`` output describes (validated; the dict is not modified)."""
-        if not isinstance(data, dict):
-            raise LrkitTypeError(f"plateau state must be a dict, got {excerpt(data)}")
-        names = list(cls._fields)
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise LrkitValueError(f"plateau state has unknown key(s) {unknown}; allowed: {names}")
+        names = state_fields("plateau", cls, data)
         if "best" not in data:
             raise LrkitValueError("plateau state lacks 'best'")
         best = data["best"]
@@ -83,6 +78,17 @@ class PlateauState(typing.NamedTuple):
             raise LrkitValueError(f"plateau state best must be a number (inf allowed), got {excerpt(best)}")
         counts = {n: check.count(f"plateau state {n}", data.get(n, 0)) for n in names[1:]}
         return cls(best=float(best), **counts)
+
+
+def state_fields(kind, cls, data):
+    """The fields of the state NamedTuple ``cls``, after checking that ``data`` is a dict with no others."""
+    if not isinstance(data, dict):
+        raise LrkitTypeError(f"{kind} state must be a dict, got {excerpt(data)}")
+    names = list(cls._fields)
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise LrkitValueError(f"{kind} state has unknown key(s) {excerpt(unknown)}; allowed: {names}")
+    return names
 
 
 class Controller:

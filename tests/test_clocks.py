@@ -104,6 +104,8 @@ def test_fractions_and_epochs():
     (lambda: lrkit.clocked(lrkit.constant(1.0), unit="tokens", batch=RAMP, seq_len=8), "differs from the batch"),
     (lambda: lrkit.batch_ramp(4, 10, increment=4, over=10), "whole number .* of increments"),
     (lambda: lrkit.batch_ramp(1, 10 ** 12, increment=1, over=10), "more than 10,000 .*MAX_PARTS"),
+    # (end - start) / increment overflows to inf: once an OverflowError from int(inf), found by the fuzz run
+    (lambda: lrkit.parse("batch_ramp(1, 1e+308, 0.5, 1)"), "inf increments, more than 10,000"),
     (lambda: lrkit.batch_sizes([0.5, 2], boundaries=[3]), "batch sizes\\) must be >= 1"),
     (lambda: lrkit.batch_sizes([1, 2], boundaries=[3, 4]), "one more entry than boundaries"),
     (lambda: lrkit.batch_scaled(lrkit.constant(1.0), RAMP, base=1, rule="cube"), "rule must be one of"),

@@ -143,7 +143,7 @@ class batch_ramp(Recipe):
         for name in ("start", "end", "increment", "over"):
             self._validate(name, check.positive)
         n = (self.end - self.start) / self.increment
-        if n < 0 or n != int(n):
+        if n < 0 or (math.isfinite(n) and n != int(n)):
             raise LrkitValueError(f"end - start must be a whole number (>= 0) of increments, got start="
                                   f"{self._written('start')!r}, end={self._written('end')!r}, "
                                   f"increment={self._written('increment')!r}")

@@ -32,6 +32,7 @@ class _Composite:
     """Loading for schedulers made of schedulers: every sub-state loads, and only the values of the
     scheduler that drives the optimizer now (``_driving()``) go into it (see
     ``LRScheduler.load_state_dict``). The argument is not modified."""
+    _no_smooth = "it is made of other schedulers, whose plans it does not re-anchor"
 
     def _owns(self, groups):
         driving = self._driving()

@@ -16,6 +16,7 @@ from ._arguments import (as_float, callable_state, check_optimizer, copy_config,
                          number, per_group, plain_value, positive)
 from ._loading import MAX_STEP, attributes, choice, each, flag, optional, real, state_error
 from ._loading import integer as integer_rule
+from ._replan import check_drop_in_policy
 from ._scheduler import LRScheduler, group_count_error
 from ._step import CHAIN, CLOSED, Hyperparameter
 
@@ -120,7 +121,8 @@ class CyclicLR(LRScheduler, torch_lr_scheduler.CyclicLR):
 
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
                  gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
-                 max_momentum=0.9, last_epoch=-1):
+                 max_momentum=0.9, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         check_optimizer(optimizer)
         self.optimizer = optimizer
         last_epoch = last_epoch_argument(last_epoch)
@@ -246,7 +248,8 @@ class OneCycleLR(LRScheduler, torch_lr_scheduler.OneCycleLR):
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
@@ -379,7 +382,8 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
     ``eta_min + (base_lr - eta_min) * unit`` on the (float) epoch. ``T_cur`` / ``T_i`` are kept as torch
     keeps them; setting ``T_cur`` moves the epoch within the current cycle."""
 
-    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
@@ -398,7 +402,8 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
         return cosine_restarts(1.0, 0.0, period=self.T_0, period_mult=self.T_mult)
 
     def _make_hyperparameters(self):
-        return self._unit_hyperparameter(self._restarts(), anchor=self.eta_min)
+        self._cycles = self._restarts()  # (where the cycles are, also under a re-anchored plan)
+        return self._unit_hyperparameter(self._cycles, anchor=self.eta_min)
 
     @property
     def T_cur(self):
@@ -410,7 +415,7 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
 
     def _locate(self, epoch, restarts=None):
         """torch's ``T_i`` and the start of the cycle ``epoch`` falls in (the core's ``cycle_at``)."""
-        restarts = self._hyperparameters[0].unit if restarts is None else restarts
+        restarts = self._cycles if restarts is None else restarts
         _, self._cycle_start, length = restarts.cycle_at(epoch)
         self.T_i = int(length) if length <= 2 ** 53 else length  # an int, as torch's T_0 * T_mult ** n
 

@@ -22,6 +22,7 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
     is ``max(lr * factor, min_lr)`` of the group's current LR (applied when it changes it by more than
     ``eps``), so other schedulers and hand edits compose with it as they do with torch's.
     """
+    _no_smooth = "it is driven by a metric, not by a plan"
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  cooldown=0, min_lr=0, eps=1e-8, *, nonfinite="bad", reduce="mean"):

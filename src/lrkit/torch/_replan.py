@@ -5,8 +5,10 @@
 saved constructor arguments win) and warn with a :class:`PlanChangedWarning` naming each changed argument
 (``T_max 100 -> 200``) and the LR that results, unless a policy is given: ``load_state_dict(state,
 on_change=...)`` with ``"keep"`` (torch's rule, no warning), ``"new"`` (the constructor's arguments win),
-``"raise"``. Every change found is appended to the scheduler's ``plan_changes`` (a list of dicts), which a
-monitor reads.
+``"raise"``, or ``"smooth"``: the saved plan re-anchored onto the new arguments' plan at the resume step
+(``lrkit.rejoin`` per param group), which the scheduler follows from then on and saves under the ``lrkit``
+entry's ``"plan"`` (spec strings), so that it loads again and re-anchors again. Every change found is
+appended to the scheduler's ``plan_changes`` (a list of dicts), which a monitor reads.
 """
 import collections
 import logging
@@ -15,14 +17,17 @@ import warnings
 
 from .._errors import LrkitError, LrkitValueError, excerpt
 from .._plans import POLICIES, check_policy as _check, continues, replan
+from .._scaling import Scaling
 from .._spec import parse
+from ._loading import state_error
+from ._step import Hyperparameter, key_name
 
 #: the logger a drop-in's PlanChangedWarning also goes to (the HF Trainer drops a lone warning raised while
 #: it loads a scheduler: transformers' reissue_pt_warnings reissues only when it caught more than one)
 LOG = logging.getLogger("lrkit")
 
-#: the drop-ins' policies: None is torch's rule with a warning; "smooth" needs a schedule (ScheduleLR)
-DROP_IN_POLICIES = (None, "raise", "keep", "new")
+#: the drop-ins' policies: None is torch's rule with a warning
+DROP_IN_POLICIES = (None, "raise", "keep", "new", "smooth")
 
 #: state keys of the drop-ins that are progress, not plan (a restart's position)
 _PROGRESS = {"T_cur", "T_i", "_scale_fn_custom", "lr_lambdas"}
@@ -36,13 +41,16 @@ def check_policy(on_change):
     return _check(on_change, POLICIES)
 
 
-def check_drop_in_policy(on_change):
-    if on_change == "smooth":
-        raise LrkitValueError("on_change='smooth' needs a schedule to re-anchor: use lrkit.torch.ScheduleLR "
-                              "(a drop-in's constructor arguments cannot express a re-anchored plan)")
+def check_drop_in_policy(on_change, scheduler):
+    """``on_change`` if ``scheduler`` (a drop-in or its class) takes it; lrkit's error naming it otherwise
+    (``"smooth"`` where the class says why it has no plan to re-anchor: ``_no_smooth``)."""
     if on_change not in DROP_IN_POLICIES:
         raise LrkitValueError(f"on_change must be one of None (torch's rule, with a warning), 'raise', 'keep', "
-                              f"'new', got {excerpt(on_change)}")
+                              f"'new', 'smooth', got {excerpt(on_change)}")
+    cls = scheduler if isinstance(scheduler, type) else type(scheduler)
+    if on_change == "smooth" and cls._no_smooth:
+        raise LrkitValueError(f"{cls.__name__} cannot take on_change='smooth': {cls._no_smooth}. Choose "
+                              f"on_change='keep', 'new' or 'raise', or use lrkit.torch.ScheduleLR with a schedule")
     return on_change
 
 
@@ -123,7 +131,7 @@ def refuse(scheduler, changes, step):
     raise LrkitValueError(
         f"{type(scheduler).__name__}.load_state_dict: the plan changed on resume at step {step}: constructor "
         f"arguments (saved -> new) {describe_changes(changes)}. Choose on_change='keep' (the saved ones win, "
-        f"torch's rule), 'new' (the new ones win) or use lrkit.torch.ScheduleLR for on_change='smooth'")
+        f"torch's rule), 'new' (the new ones win) or 'smooth' (the saved plan re-anchored onto the new one)")
 
 
 def record(scheduler, changes, policy, step, lr, other):
@@ -144,3 +152,98 @@ def record(scheduler, changes, policy, step, lr, other):
 
 def _values(values):
     return "[" + ", ".join(f"{v:.6g}" if isinstance(v, float) else repr(v) for v in values) + "]"
+
+
+# ---- a drop-in's re-anchored plan (on_change="smooth") --------------------------------------------
+def saved_plan(state):
+    """The re-anchored plan a state holds (``{track: [schedule or None per group]}``), or None."""
+    lrkit_state = state.get("lrkit")
+    plan = lrkit_state.get("plan") if isinstance(lrkit_state, dict) else None
+    if not plan:
+        return None
+    return {key: [None if text is None else parse(text) for text in texts] for key, texts in plan.items()}
+
+
+def plan_rule(n_groups):
+    """The rule of the ``lrkit`` entry's ``"plan"``: track name -> one spec string (or None) per group."""
+    def check(path, value):
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            raise state_error(path, "must be a dict of track names to lists of specs", value)
+        for key, texts in value.items():
+            where = f"{path}[{excerpt(key)}]"
+            if not isinstance(key, str) or not isinstance(texts, list) or len(texts) != n_groups():
+                raise state_error(where, f"must be a list of {n_groups()} specs (one per param group)", texts)
+            for i, text in enumerate(texts):
+                if text is None:
+                    continue
+                if not isinstance(text, str):
+                    raise state_error(f"{where}[{i}]", "must be a spec string or None", text)
+                try:
+                    parse(text)
+                except LrkitError as error:
+                    raise state_error(f"{where}[{i}]", f"is not a schedule ({excerpt(str(error), 120)})",
+                                      text) from None
+    return check
+
+
+def plan_state(scheduler):
+    """The ``"plan"`` entry of a state_dict: the re-anchored plan as spec strings (None: none)."""
+    plan = scheduler.__dict__.get("_replanned")
+    if not plan:
+        return None
+    return {key: [None if s is None else repr(s) for s in per] for key, per in plan.items()}
+
+
+def planned(scheduler, hyperparameters):
+    """``hyperparameters`` with the re-anchored plan (``scheduler._replanned``) in place of their curves:
+    group ``i`` follows its own schedule, scale 1 (a chainable one rebases around 0)."""
+    plan = scheduler.__dict__.get("_replanned")
+    if not plan or not hyperparameters:
+        return hyperparameters
+    out = []
+    for h in hyperparameters:
+        per = plan.get(key_name(h.key))
+        if per is None or len(per) != h.n_groups:
+            out.append(h)
+            continue
+        units = [s if s is not None else h.schedule(i) for i, s in enumerate(per)]
+        out.append(Hyperparameter(h.key, units, list(range(h.n_groups)), Scaling([1.0] * h.n_groups),
+                                  chainable=h.chainable))
+    return out
+
+
+def _schedules(scheduler, h):
+    """Each group's schedule of ``h`` now: the re-anchored plan's own (not times 1) where it has one."""
+    per = (scheduler.__dict__.get("_replanned") or {}).get(key_name(h.key))
+    if per is not None and not h.rebased:
+        return list(per)
+    return [h.schedule(i) for i in range(h.n_groups)]
+
+
+def smooth(scheduler, constructed, t):
+    """``on_change="smooth"``: the scheduler holds the saved arguments (and saved plan) now; take the
+    constructed arguments ``constructed`` (``_config()``'s dict) back and follow, per hyperparameter and
+    group, ``lrkit.rejoin(saved plan, new plan, at=t)``. Returns the hyperparameters to follow."""
+    old = {key_name(h.key): _schedules(scheduler, h) for h in scheduler._hyperparameters or []}
+    scheduler._load_config(constructed)
+    scheduler._replanned = None
+    new = scheduler._make_hyperparameters()
+    plan = {}
+    for h in new or []:
+        name = key_name(h.key)
+        before = old.get(name)
+        if before is None or len(before) != h.n_groups:
+            continue
+        per = []
+        for i, (saved, current) in enumerate(zip(before, _schedules(scheduler, h))):
+            if saved is None or current is None or saved == current:
+                per.append(None)
+                continue
+            where = f"{_label(name)} of param group {i} of {type(scheduler).__name__}"
+            per.append(replan(saved, current, t, "smooth", where=where))
+        if any(s is not None for s in per):
+            plan[name] = per
+    scheduler._replanned = plan or None
+    return planned(scheduler, new)

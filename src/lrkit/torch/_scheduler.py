@@ -18,7 +18,8 @@ from ._loading import (check_state, check_values, each, fields, integer as integ
                        state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
 from ._step_order import check_order, register_scheduler, watch
-from ._replan import check_drop_in_policy, config_changes, record, refuse
+from ._replan import (check_drop_in_policy, config_changes, plan_rule, plan_state, planned, record, refuse, saved_plan,
+                      smooth)
 
 #: The ``lrkit`` entry of every state_dict: its layout version.
 STATE_FORMAT = 1
@@ -58,6 +59,13 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
     #: the last step of the schedule that may be stepped (OneCycleLR's total_steps)
     _last_time = math.inf
 
+    #: the policy ``load_state_dict(state)`` applies to saved constructor arguments other than these (a
+    #: drop-in's keyword-only ``on_change``): None is torch's rule (the saved ones win) with a warning
+    on_change = None
+
+    #: why this class cannot take ``on_change="smooth"`` (None: it can)
+    _no_smooth = None
+
     def __init__(self, optimizer, last_epoch=-1):
         check_optimizer(optimizer)
         self.optimizer = optimizer
@@ -80,7 +88,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         self._n_groups = len(optimizer.param_groups)
         watch(optimizer)
         register_scheduler(optimizer, self)
-        self._hyperparameters = self._make_hyperparameters()
+        self._hyperparameters = planned(self, self._make_hyperparameters())
         self._initial_step()
 
     # ---- the closed-form description --------------------------------------------------------------
@@ -253,8 +261,12 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
 
     def _lrkit_state(self):
         hyperparameters = self._hyperparameters or []
-        return {"format": STATE_FORMAT, "class": type(self).__name__,  # ("tracks": the saved layout's name)
-                "tracks": {key_name(h.key): h.state() for h in hyperparameters}}
+        state = {"format": STATE_FORMAT, "class": type(self).__name__,  # ("tracks": the saved layout's name)
+                 "tracks": {key_name(h.key): h.state() for h in hyperparameters}}
+        plan = plan_state(self)
+        if plan:
+            state["plan"] = plan
+        return state
 
     #: each change of plan a load found (``_replan``): a monitor reads it
     plan_changes = ()
@@ -268,9 +280,11 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         ``optimizer.load_state_dict``) are left as they are.
 
         Saved constructor arguments other than this scheduler's win, as in torch, with a
-        ``PlanChangedWarning`` naming each one and the LR that results; ``on_change`` chooses instead:
-        ``"keep"`` (the saved ones, no warning), ``"new"`` (this scheduler's), ``"raise"``."""
-        policy = check_drop_in_policy(on_change)
+        ``PlanChangedWarning`` naming each one and the LR that results; ``on_change`` (default: the
+        constructor's) chooses instead: ``"keep"`` (the saved ones, no warning), ``"new"`` (this
+        scheduler's), ``"raise"``, ``"smooth"`` (the saved plan re-anchored onto this one's at the resume
+        step: ``lrkit.rejoin`` per group, saved and loaded as the ``lrkit`` entry's ``"plan"``)."""
+        policy = self.on_change if on_change is None else check_drop_in_policy(on_change, self)
         state = private_copy(state_dict)
         self._check_state(state)
         try:
@@ -309,7 +323,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 if not isinstance(key, str):
                     raise state_error(path, "must have track names (strings) as keys", key)
                 track(f"{path}[{key!r}]", item)
-        return {"format": _state_format, "class": _string, "tracks": tracks}
+        return {"format": _state_format, "class": _string, "tracks": tracks, "plan": plan_rule(n)}
 
     def _config_rules(self):
         """Rules for the constructor arguments a state_dict carries (``_CONFIG``)."""
@@ -333,10 +347,12 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         if changes and policy == "raise":
             refuse(self, changes, state.get("last_epoch", self.last_epoch))
         constructed = self._hyperparameters if changes else None
+        re_anchor = self._config() if changes and policy == "smooth" else None  # (the new arguments)
         if not (changes and policy == "new"):
             self._load_config(state)
-        elif changes:
+        if changes and policy in ("new", "smooth"):
             self._plan_changed = True
+        self._replanned = None if changes and policy == "new" else saved_plan(state)
         if "base_lrs" in state:
             self.base_lrs = [as_float(b) for b in state["base_lrs"]]
         if "last_epoch" in state:
@@ -344,16 +360,24 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         if "_step_count" in state:
             self._step_count = state["_step_count"]
         self._load_extra(state)
-        self._hyperparameters = self._make_hyperparameters()
+        self._hyperparameters = planned(self, self._make_hyperparameters())
+        if re_anchor is not None:
+            if self.last_epoch >= 0:
+                self._hyperparameters = smooth(self, re_anchor, self._time(self.last_epoch))
+            else:  # (not started: nothing to be continuous with)
+                self._load_config(re_anchor)
+                self._replanned = None
+                self._hyperparameters = self._make_hyperparameters()
+            self._load_extra(state)  # (what the class derives from its arguments: CosineAnnealingWarmRestarts' cycle)
         lrkit_state = state.get("lrkit") if isinstance(state.get("lrkit"), dict) else {}
         saved = lrkit_state.get("tracks", {}) if isinstance(lrkit_state.get("tracks"), dict) else {}
         last = state.get("_last_lr")
         started = self.last_epoch >= 0
         t = self._time(self.last_epoch) if started else None
         for h in self._hyperparameters or []:
-            own = saved.get(key_name(h.key))
-            torch_values = (last if own is None and h.key == "lr" and isinstance(last, list) and len(last) == h.n_groups
-                            else None)  # a torch state_dict: its last LRs
+            own = saved.get(key_name(h.key)) if re_anchor is None else None  # (a new plan: not the saved rebase)
+            torch_values = (last if own is None and re_anchor is None and h.key == "lr" and isinstance(last, list)
+                            and len(last) == h.n_groups else None)  # a torch state_dict: its last LRs
             h.restore(groups, own, t, h.unit_values(t) if started else None, torch_values)
         if self._hyperparameters and started:
             self._last_lr = [torch.tensor(v, dtype=g["lr"].dtype) if isinstance(g["lr"], torch.Tensor) else v

@@ -17,6 +17,7 @@ from .._shapes import exponential, function, linear, multiplicative, piecewise_c
 from ._arguments import callable_state, check_optimizer, copy_config, distinct, integer, non_negative, positive
 from ._loading import MAX_REPEATS, MAX_STEP, attributes, each, fields, optional, real, state_error
 from ._loading import integer as integer_rule
+from ._replan import check_drop_in_policy
 from ._scheduler import LRScheduler
 from ._step import Hyperparameter
 
@@ -50,6 +51,7 @@ class _Lambdas:
 
 class LambdaLR(_Lambdas, LRScheduler, torch_lr_scheduler.LambdaLR):
     """torch's LambdaLR: ``lr = base_lr * lr_lambda(epoch)``; lrkit: ``function(lr_lambda) * base_lr``."""
+    _no_smooth = "its plan is a Python function (lr_lambda), which a state_dict does not hold"
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         check_optimizer(optimizer)
@@ -73,6 +75,7 @@ class MultiplicativeLR(_Lambdas, LRScheduler, torch_lr_scheduler.MultiplicativeL
     (1e-12 relative after ~1e4 steps with a float64 LR).
     """
     _chainable = True
+    _no_smooth = LambdaLR._no_smooth
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         check_optimizer(optimizer)
@@ -128,7 +131,8 @@ class StepLR(LRScheduler, torch_lr_scheduler.StepLR):
     _chainable = True
     _CONFIG = ("step_size", "gamma")
 
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         self.step_size = integer("step_size", step_size, 1)
         self.gamma = non_negative("gamma", gamma)
         super().__init__(optimizer, last_epoch)
@@ -145,7 +149,8 @@ class MultiStepLR(LRScheduler, torch_lr_scheduler.MultiStepLR):
     as many times as it appears, as torch); lrkit: ``multistep(1, milestones, gamma)``."""
     _chainable = True
 
-    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
             raise LrkitTypeError(f"milestones must be a list of integers, got {milestones!r}")
         values = list(milestones)
@@ -201,7 +206,8 @@ class ConstantLR(LRScheduler, torch_lr_scheduler.ConstantLR):
     _chainable = True
     _CONFIG = ("factor", "total_iters")
 
-    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         if factor > 1.0 or factor < 0:
             raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
         self.factor = non_negative("factor", factor)
@@ -221,7 +227,8 @@ class LinearLR(LRScheduler, torch_lr_scheduler.LinearLR):
     _chainable = True
     _CONFIG = ("start_factor", "end_factor", "total_iters")
 
-    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         if start_factor > 1.0 or start_factor <= 0:
             raise ValueError(
                 "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
@@ -244,7 +251,8 @@ class ExponentialLR(LRScheduler, torch_lr_scheduler.ExponentialLR):
     _chainable = True
     _CONFIG = ("gamma",)
 
-    def __init__(self, optimizer, gamma, last_epoch=-1):
+    def __init__(self, optimizer, gamma, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         self.gamma = non_negative("gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
@@ -261,7 +269,8 @@ class PolynomialLR(LRScheduler, torch_lr_scheduler.PolynomialLR):
     _chainable = True
     _CONFIG = ("total_iters", "power")
 
-    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         self.total_iters = integer("total_iters", total_iters, 1)
         self.power = positive("power", power)
         super().__init__(optimizer, last_epoch)
@@ -280,7 +289,8 @@ class CosineAnnealingLR(LRScheduler, torch_lr_scheduler.CosineAnnealingLR):
     _chainable = True
     _CONFIG = ("T_max", "eta_min")
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1, *, on_change=None):
+        self.on_change = check_drop_in_policy(on_change, type(self))
         self.T_max = integer("T_max", T_max, 1) if isinstance(T_max, numbers.Integral) else positive("T_max", T_max)
         self.eta_min = non_negative("eta_min", eta_min)
         super().__init__(optimizer, last_epoch)

@@ -30,6 +30,7 @@ class SWALR(LRScheduler, torch_swa_utils.SWALR):
     """
     _chainable = True
     _CONFIG = ("anneal_epochs", "_anneal_strategy", "_swa_from", "_epoch_offset")
+    _no_smooth = "it anneals from the LR the optimizer holds when it starts, not along a plan of its arguments"
 
     def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos", last_epoch=-1):
         swa_lrs = torch_swa_utils._format_param("swa_lr", optimizer, swa_lr)

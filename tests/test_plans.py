@@ -274,8 +274,15 @@ def test_drop_in_policies():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.01)  # step 60: the new milestone 80 not reached
     with pytest.raises(LrkitValueError, match=r"milestones \[10, 50\] -> \[10, 80\]"):
         K.MultiStepLR(_opt(), milestones=[10, 80]).load_state_dict(state, on_change="raise")
-    with pytest.raises(LrkitValueError, match="smooth.*ScheduleLR"):
-        K.MultiStepLR(_opt(), milestones=[10, 80]).load_state_dict(state, on_change="smooth")
+    opt = _opt()
+    smooth = K.MultiStepLR(opt, milestones=[10, 80])
+    smooth.load_state_dict(state, on_change="smooth")  # the saved plan re-anchored onto the new one
+    expected = lrkit.rejoin(K.MultiStepLR(_opt(), milestones=[10, 50]).schedules[0],
+                            K.MultiStepLR(_opt(), milestones=[10, 80]).schedules[0], at=30)
+    assert sorted(smooth.milestones.elements()) == [10, 80] and opt.param_groups[0]["lr"] == expected(30)
+    _, _, lambda_state = _saved(lambda o: K.LambdaLR(o, lambda k: 0.5))
+    with pytest.raises(LrkitValueError, match="LambdaLR cannot take on_change='smooth'.*function.*ScheduleLR"):
+        K.LambdaLR(_opt(), lambda k: 0.5).load_state_dict(lambda_state, on_change="smooth")
 
 
 def test_drop_in_unchanged_arguments_do_not_warn():

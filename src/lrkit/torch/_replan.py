@@ -164,6 +164,13 @@ def saved_plan(state):
     return {key: [None if text is None else parse(text) for text in texts] for key, texts in plan.items()}
 
 
+def anchor(scheduler, plan):
+    """Make ``plan`` (None: none) the scheduler's re-anchored plan (an attribute only while there is one)."""
+    scheduler.__dict__.pop("_anchored", None)
+    if plan:
+        scheduler._anchored = plan
+
+
 def plan_rule(n_groups):
     """The rule of the ``lrkit`` entry's ``"plan"``: track name -> one spec string (or None) per group."""
     def check(path, value):
@@ -190,16 +197,16 @@ def plan_rule(n_groups):
 
 def plan_state(scheduler):
     """The ``"plan"`` entry of a state_dict: the re-anchored plan as spec strings (None: none)."""
-    plan = scheduler.__dict__.get("_replanned")
+    plan = scheduler.__dict__.get("_anchored")
     if not plan:
         return None
     return {key: [None if s is None else repr(s) for s in per] for key, per in plan.items()}
 
 
 def planned(scheduler, hyperparameters):
-    """``hyperparameters`` with the re-anchored plan (``scheduler._replanned``) in place of their curves:
+    """``hyperparameters`` with the re-anchored plan (``scheduler._anchored``) in place of their curves:
     group ``i`` follows its own schedule, scale 1 (a chainable one rebases around 0)."""
-    plan = scheduler.__dict__.get("_replanned")
+    plan = scheduler.__dict__.get("_anchored")
     if not plan or not hyperparameters:
         return hyperparameters
     out = []
@@ -216,7 +223,7 @@ def planned(scheduler, hyperparameters):
 
 def _schedules(scheduler, h):
     """Each group's schedule of ``h`` now: the re-anchored plan's own (not times 1) where it has one."""
-    per = (scheduler.__dict__.get("_replanned") or {}).get(key_name(h.key))
+    per = (scheduler.__dict__.get("_anchored") or {}).get(key_name(h.key))
     if per is not None and not h.rebased:
         return list(per)
     return [h.schedule(i) for i in range(h.n_groups)]
@@ -228,7 +235,7 @@ def smooth(scheduler, constructed, t):
     group, ``lrkit.rejoin(saved plan, new plan, at=t)``. Returns the hyperparameters to follow."""
     old = {key_name(h.key): _schedules(scheduler, h) for h in scheduler._hyperparameters or []}
     scheduler._load_config(constructed)
-    scheduler._replanned = None
+    anchor(scheduler, None)
     new = scheduler._make_hyperparameters()
     plan = {}
     for h in new or []:
@@ -245,5 +252,5 @@ def smooth(scheduler, constructed, t):
             per.append(replan(saved, current, t, "smooth", where=where))
         if any(s is not None for s in per):
             plan[name] = per
-    scheduler._replanned = plan or None
+    anchor(scheduler, plan)
     return planned(scheduler, new)

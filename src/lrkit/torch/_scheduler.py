@@ -18,7 +18,7 @@ from ._loading import (check_state, check_values, each, fields, integer as integ
                        state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
 from ._step_order import check_order, register_scheduler, watch
-from ._replan import (check_drop_in_policy, config_changes, plan_rule, plan_state, planned, record, refuse, saved_plan,
+from ._replan import (anchor, check_drop_in_policy, config_changes, plan_rule, plan_state, planned, record, refuse, saved_plan,
                       smooth)
 
 #: The ``lrkit`` entry of every state_dict: its layout version.
@@ -352,7 +352,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
             self._load_config(state)
         if changes and policy in ("new", "smooth"):
             self._plan_changed = True
-        self._replanned = None if changes and policy == "new" else saved_plan(state)
+        anchor(self, None if changes and policy == "new" else saved_plan(state))
         if "base_lrs" in state:
             self.base_lrs = [as_float(b) for b in state["base_lrs"]]
         if "last_epoch" in state:
@@ -366,7 +366,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 self._hyperparameters = smooth(self, re_anchor, self._time(self.last_epoch))
             else:  # (not started: nothing to be continuous with)
                 self._load_config(re_anchor)
-                self._replanned = None
+                anchor(self, None)
                 self._hyperparameters = self._make_hyperparameters()
             self._load_extra(state)  # (what the class derives from its arguments: CosineAnnealingWarmRestarts' cycle)
         lrkit_state = state.get("lrkit") if isinstance(state.get("lrkit"), dict) else {}

@@ -4,13 +4,15 @@ Each test trains a tiny model for 10 updates under a cosine over 20, checkpoints
 machinery, and resumes under a cosine over 40 (or a drop-in with ``T_max`` 20 -> 40) for 10 more. A step
 pre-hook on the optimizer records the LR each update used; the resumed updates must use exactly the chosen
 policy's values: ``"raise"`` stops the resume with lrkit's error, ``"keep"`` the saved cosine, ``"new"`` the
-new one, ``"smooth"`` ``lrkit.rejoin(old, new, at=10)``; a drop-in follows the saved arguments and warns.
+new one, ``"smooth"`` ``lrkit.rejoin(old, new, at=10)``; a drop-in follows the saved arguments and warns,
+or, built with ``on_change="smooth"``, re-anchors as the native adapter does.
 """
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 
@@ -39,6 +41,8 @@ def _plain(lr):
 def _scheduler(opt, which, policy):
     if which == "native":
         return K.ScheduleLR(opt, OLD if policy is None else NEW, on_change=policy or "raise")
+    if which == "drop-in, policy":  # the policy as the drop-in's keyword-only constructor argument
+        return K.CosineAnnealingLR(opt, T_max=20 if policy is None else 40, on_change=policy)
     return K.CosineAnnealingLR(opt, T_max=20 if policy is None else 40)
 
 
@@ -103,6 +107,13 @@ def test_lightning_drop_in_keeps_the_saved_arguments_and_warns(tmp_path):
     _close(trace, [OLD(k) for k in range(FIRST, TOTAL)])
 
 
+def test_lightning_drop_in_built_with_smooth_re_anchors(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", K.PlanChangedWarning)
+        trace = _lightning(tmp_path, "drop-in, policy", "smooth")
+    _close(trace, [EXPECTED["smooth"](k) for k in range(FIRST, TOTAL)])
+
+
 # ---- the HF Trainer ----------------------------------------------------------------------------------
 transformers = pytest.importorskip("transformers")
 accelerate_state = pytest.importorskip("accelerate.state")
@@ -156,6 +167,10 @@ def test_hf_trainer_resume_raises_by_default_and_the_drop_in_warns(tmp_path, cap
         trace = _hf(tmp_path / "b", "drop-in", "keep")
     assert any("T_max 20 -> 40" in r.getMessage() and "step 10 is [0.5]" in r.getMessage() for r in caplog.records)
     _close(trace, [OLD(k) for k in range(FIRST, TOTAL)])
+
+
+def test_hf_trainer_drop_in_built_with_smooth_re_anchors(tmp_path):
+    _close(_hf(tmp_path, "drop-in, policy", "smooth"), [EXPECTED["smooth"](k) for k in range(FIRST, TOTAL)])
 
 
 # ---- Accelerate --------------------------------------------------------------------------------------

@@ -59,8 +59,9 @@ class rejoin(_Fork):
     """``before`` until step ``at``, then ``after`` re-anchored so that the LR is continuous at ``at``: a
     run resumed at ``at`` under a new plan continues smoothly. With ``f`` the value ``after`` settles at
     (its lower bound when it never settles) and ``r = (before(at) - f) / (after(at) - f)``,
-    ``lr(t) = f + (after(t) - f) * r`` for ``t >= at``: the new plan's shape and its end, from the
-    current LR.
+    ``lr(t) = max(f + (after(t) - f) * r, 0)`` for ``t >= at``: the new plan's shape and its end, from the
+    current LR (the floor at 0 only matters where the rescaled shape would overshoot 0, as a rising plan
+    rescaled by ``r > 1`` would before ``at``, or by rounding).
 
     >>> s = rejoin(linear(1.0, 0.0, steps=10), linear(1.0, 0.0, steps=20), at=5)
     >>> [round(s(t), 4) for t in (4, 5, 10, 15, 20, 30)]
@@ -84,7 +85,7 @@ class rejoin(_Fork):
         object.__setattr__(self, "_ratio", (target - final) / (here - final))
 
     def _tail(self, t, xp):
-        return self._anchor + (self.after._f(t, xp) - self._anchor) * self._ratio
+        return xp.maximum(self._anchor + (self.after._f(t, xp) - self._anchor) * self._ratio, 0.0)
 
     def _rescaled(self, x):
         if self._ratio == 0:
@@ -101,7 +102,7 @@ class rejoin(_Fork):
         return [e for e in self.after.events(until, offset) if e.step >= offset + float(self.at)]
 
     def bounds(self):
-        ends = [self._rescaled(x) for x in bounds_of(self.after)]
+        ends = [max(self._rescaled(x), 0.0) for x in bounds_of(self.after)]
         a, b = bounds_of(self.schedule)
         return (min(a, *ends), max(b, *ends))
 

@@ -190,7 +190,7 @@ def plan_rule(n_groups):
                 try:
                     parse(text)
                 except LrkitError as error:
-                    raise state_error(f"{where}[{i}]", f"is not a schedule ({excerpt(str(error), 120)})",
+                    raise state_error(f"{where}[{i}]", f"is not a schedule ({excerpt(str(error))})",
                                       text) from None
     return check
 
@@ -248,8 +248,11 @@ def smooth(scheduler, constructed, t):
             if saved is None or current is None or saved == current:
                 per.append(None)
                 continue
-            where = f"{_label(name)} of param group {i} of {type(scheduler).__name__}"
-            per.append(replan(saved, current, t, "smooth", where=where))
+            try:
+                per.append(replan(saved, current, t, "smooth"))
+            except LrkitError as error:
+                raise type(error)(f"{type(scheduler).__name__}.load_state_dict: {_label(name)} of param group "
+                                  f"{i}: {error}") from None
         if any(s is not None for s in per):
             plan[name] = per
     anchor(scheduler, plan)

@@ -4,7 +4,6 @@ It reads torch's own schedulers, lrkit's drop-ins and ``ScheduleLR``, the ``Lamb
 ``get_*_schedule*`` functions return, and timm's scheduler classes, without changing them: what lrkit
 describes, plots and shows is then the user's existing setup.
 """
-import dataclasses
 import functools
 import math
 import warnings
@@ -12,12 +11,12 @@ import warnings
 import torch
 from torch.optim import lr_scheduler as torch_lr_scheduler
 
-from .._combinators import add, mul, sequence
-from .._shapes import cyclic
+from .._combinators import mul, sequence
 from .._errors import LrkitTypeError, LrkitValueError
 from . import _cyclic, _simple, _swa
 from ._schedule_lr import ScheduleLR
 from ._scheduler import LRScheduler
+from ._step import affine as _affine
 
 _TORCH_MODULES = ("torch.optim.lr_scheduler", "torch.optim.swa_utils")
 _OVERWRITING = "is not chainable (it overwrites the LR at every step), so the chain is no product of closed forms"
@@ -230,17 +229,6 @@ def _initial(h, i):
     """Group ``i``'s schedule as constructed: ``(unit * scale) + offset`` of the initial scaling."""
     j = h.unit_of_group[i]
     return None if j is None else _affine(h.units[j], h.initial.scale[i], h.initial.offsets()[i])
-
-
-def _affine(unit, scale, offset):
-    """``unit * scale + offset`` as an lrkit schedule. A negative scale (a momentum cycled against the LR)
-    is a cyclic curve from ``offset`` to ``offset + scale``: every lrkit schedule is non-negative."""
-    if scale >= 0:
-        s = mul(unit, scale)
-        return add(s, offset) if offset != 0 else s
-    if isinstance(unit, cyclic) and unit.start == 0 and unit.peak == 1:
-        return dataclasses.replace(unit, start=offset, peak=offset + scale)
-    raise LrkitTypeError(f"lrkit cannot write {unit!r} times {scale!r} plus {offset!r} as a non-negative schedule")
 
 
 def _chained(scheduler, key):

@@ -18,6 +18,7 @@ switches as they change: ``OneGroup`` (one param group holding a python number: 
 (tensors filled in place, groups left alone, a unit schedule per group, adjusted values). Strategies
 only read, compare and write; the rules are the routine's.
 """
+import dataclasses
 import operator
 from collections import deque
 from itertools import repeat
@@ -26,7 +27,8 @@ import numpy as np
 import torch
 
 from .._combinators import add, mul
-from .._errors import LrkitValueError
+from .._errors import LrkitTypeError, LrkitValueError
+from .._shapes import cyclic
 from .._scaling import ARRAY_FROM, Scaling, scale_through
 from ._arguments import as_float
 from ._loading import excerpt
@@ -70,6 +72,17 @@ def checked_values(scaling, u):
     if bounds is None or not bounds[0] <= u <= bounds[1]:
         refuse_bad(values)
     return values
+
+
+def affine(unit, scale, offset):
+    """``unit * scale + offset`` as an lrkit schedule. A negative scale (a momentum cycled against the LR)
+    is a cyclic curve from ``offset`` to ``offset + scale``: every lrkit schedule is non-negative."""
+    if scale >= 0:
+        s = mul(unit, scale)
+        return add(s, offset) if offset != 0 else s
+    if isinstance(unit, cyclic) and unit.start == 0 and unit.peak == 1:
+        return dataclasses.replace(unit, start=offset, peak=offset + scale)
+    raise LrkitTypeError(f"lrkit cannot write {unit!r} times {scale!r} plus {offset!r} as a non-negative schedule")
 
 
 def key_name(key):
@@ -580,13 +593,11 @@ class Hyperparameter:
         return values
 
     def schedule(self, i):
-        """The core schedule group ``i`` follows now: ``(unit * scale) + offset``."""
+        """The core schedule group ``i`` follows now: ``(unit * scale) + offset`` (``affine``)."""
         j = self.unit_of_group[i]
         if j is None:
             return None
-        s = mul(self.units[j], self.scaling.scale[i])
-        offset = self.scaling.offsets()[i]
-        return add(s, offset) if offset != 0 else s
+        return affine(self.units[j], self.scaling.scale[i], self.scaling.offsets()[i])
 
     # ---- rebasing on edits ---------------------------------------------------------------------------
     def rebase(self, edited, current, previous):

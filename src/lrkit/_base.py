@@ -27,10 +27,29 @@ MAX_PARTS = 10_000
 MAX_SPEC = 1_000_000
 
 
+#: the hook that turns a call with a share of the run (``steps="5%"``) into a value resolved later (``_shares``)
+_DEFERRED = []
+
+
+def defer_with(hook):
+    """Install ``hook(cls, args, kwargs)``: a value in place of the schedule ``cls(*args, **kwargs)``, or None."""
+    _DEFERRED[:] = [hook]
+
+
 def register(cls):
     """Turn ``cls`` into a frozen dataclass schedule and register it under its (lowercase) name. Its
-    construction ends with the check that its values cannot go below 0 (``Schedule.bounds``)."""
+    construction ends with the check that its values cannot go below 0 (``Schedule.bounds``). A call with
+    a share of the run among its lengths (``steps="5%"``) builds ``lrkit._shares.with_shares`` instead."""
     validate = cls.__post_init__
+
+    def __new__(klass, *args, **kwargs):
+        if _DEFERRED and (args or kwargs):
+            deferred = _DEFERRED[0](klass, args, kwargs)
+            if deferred is not None:
+                return deferred
+        return object.__new__(klass)
+
+    cls.__new__ = __new__
 
     def __post_init__(self):
         validate(self)

@@ -6,7 +6,25 @@ import os
 from ._clocks import clocked
 from ._describe import _num
 from ._plans import diff, rejoin
+from ._shares import with_shares
 from ._spec import parse
+
+
+def run_spec(spec, args, error):
+    """The schedule of ``spec`` for ``show``/``describe``/``plot``: one written with shares of the run
+    (``steps='5%'``) is measured against the run's length, ``--steps`` (or ``--epochs`` with
+    ``--steps-per-epoch``): ``clocked(schedule, unit='updates', total=N)``."""
+    schedule = parse(spec)
+    if not isinstance(schedule, with_shares):
+        return schedule
+    epochs, per_epoch = getattr(args, "epochs", None), getattr(args, "steps_per_epoch", None)
+    n = args.steps if args.steps is not None else (
+        max(1, -(-epochs * per_epoch // 1)) if epochs is not None and per_epoch is not None else None)
+    if n is None:
+        raise error(f"{spec!r} has shares of the run ({', '.join(schedule.shares()[:4])}): give the run's length "
+                    f"with --steps N (or --epochs E --steps-per-epoch S), or write it in "
+                    f"clocked(..., total=N)")
+    return clocked(schedule, unit="updates", total=int(n))
 
 
 def clock_of(schedule):

@@ -19,6 +19,7 @@ from ._base import MAX_PARTS, Schedule, bounds_of, register
 from ._errors import LrkitValueError, excerpt
 from ._recipes import Recipe
 from ._shapes import piecewise_constant
+from ._shares import with_shares
 
 _LARGEST = 1.7976931348623157e308
 
@@ -177,14 +178,20 @@ class clocked(Schedule):
     ``time(k)`` the samples (tokens: times ``seq_len``) the updates before ``k`` consumed at ``batch``
     samples per update (a number or a :class:`batch_sizes` / :class:`batch_ramp` schedule),
     ``k / updates_per_epoch`` epochs, or ``k / total`` of the run. ``total`` (updates) also lets
-    ``warnings()`` say when the schedule cannot finish within the run.
+    ``warnings()`` say when the schedule cannot finish within the run, and resolves the shares of the
+    run written in ``schedule`` (``steps="5%"``, see ``lrkit._shares``): the run is ``time(total)`` in
+    ``unit``; ``resolved`` is the schedule with them resolved (``schedule`` stays as written).
 
     >>> s = clocked(linear(1.0, 0.0, steps=1000), unit="tokens", batch=2, seq_len=100)
     >>> [s(k) for k in (0, 1, 5, 9)]
     [1.0, 0.8, 0.0, 0.0]
     >>> clocked(warmup(constant(1.0), steps=0.05), unit="fraction", total=200)(5)
     0.5
+    >>> t = clocked(warmup(cosine(1.0, 0.0, steps="95%"), steps="5%"), unit="tokens", batch=2, seq_len=100, total=200)
+    >>> t.resolved, t(5)
+    (warmup(cosine(start=1.0, end=0.0, steps=38000), steps=2000), 0.5)
     """
+    _resolves_shares = True  # (a share of the run in ``schedule`` is resolved here, not deferred)
     schedule: Schedule
     unit: str
     batch: typing.Union[float, Schedule] = 1
@@ -215,6 +222,13 @@ class clocked(Schedule):
             raise LrkitValueError("unit='epochs' needs updates_per_epoch")
         if self.unit == "fraction" and self.total is None:
             raise LrkitValueError("unit='fraction' needs total (the updates of the run)")
+        inner = self.schedule
+        if isinstance(inner, with_shares):
+            if self.total is None:
+                raise LrkitValueError(f"schedule has shares of the run ({', '.join(inner.shares()[:4])}): clocked "
+                                      f"needs total (the updates of the run) to resolve them")
+            inner = inner.resolve(self.time(self.total))
+        object.__setattr__(self, "resolved", inner)
 
     def _tokens_per_sample(self):
         if self.seq_len is not None:
@@ -262,22 +276,22 @@ class clocked(Schedule):
         return float(self.batch(k)) if isinstance(self.batch, Schedule) else float(self.batch)
 
     def _f(self, t, xp):
-        return self.schedule._f(self._time(t, xp), xp)
+        return self.resolved._f(self._time(t, xp), xp)
 
     def end_step(self):
-        end = self.schedule.end_step()
+        end = self.resolved.end_step()
         return None if end is None else self.update_of(end)
 
     def span(self):
         end = self.end_step()
         if end is not None:
             return end + 1
-        return max(self.update_of(self.schedule.span()), 2)
+        return max(self.update_of(self.resolved.span()), 2)
 
     def events(self, until, offset=0.0):
         found = []
         horizon = self.time(max(until - offset, 0.0)) if math.isfinite(until) else math.inf
-        for e in self.schedule.events(horizon):
+        for e in self.resolved.events(horizon):
             if math.isfinite(e.step):
                 found.append(self._event(offset + self.update_of(e.step), e.kind, e.declared))
         return found
@@ -286,7 +300,7 @@ class clocked(Schedule):
         return []  # (a cycle written in tokens has no fixed period in updates under a ramp)
 
     def bounds(self):
-        return bounds_of(self.schedule)
+        return bounds_of(self.resolved)
 
     def warnings(self):
         """What cannot work within ``total`` updates: a schedule that ends after the run (Megatron-Bridge#2609:
@@ -295,7 +309,7 @@ class clocked(Schedule):
         end = self.end_step()
         if self.total is not None and end is not None and end > self.total:
             at_end = self.time(self.total)
-            found.append(f"the schedule ends at update {end:g} ({self.schedule.end_step():g} {self.unit}) but the "
+            found.append(f"the schedule ends at update {end:g} ({self.resolved.end_step():g} {self.unit}) but the "
                          f"run has {self._written('total')} updates ({at_end:g} {self.unit}): its decay cannot "
                          f"finish within the run")
         return found

@@ -273,7 +273,8 @@ def _wrapped(text, width=WIDTH, indent=""):
 
 def _show(args):
     import json
-    schedule = parse(args.spec)
+    from ._cli_plans import run_spec
+    schedule = run_spec(args.spec, args, CliError)
     if args.json:
         print(json.dumps(schedule.to_config(), indent=2))
         return OK
@@ -315,7 +316,8 @@ def _describe_num(x):
 # ---------------------------------------------------------------------------------------------
 def _describe_cmd(args):
     from . import _describe
-    schedule = parse(args.spec)
+    from ._cli_plans import run_spec
+    schedule = run_spec(args.spec, args, CliError)
     n = _run_steps(args, [schedule])
     report = _describe.describe(schedule, n, optimizer=args.optimizer)
     lines = _wrapped(repr(schedule))
@@ -330,7 +332,8 @@ def _describe_cmd(args):
 # plot
 # ---------------------------------------------------------------------------------------------
 def _plot(args):
-    schedules = [parse(spec) for spec in args.specs]
+    from ._cli_plans import run_spec
+    schedules = [run_spec(spec, args, CliError) for spec in args.specs]
     n = _run_steps(args, schedules)
     out = args.output
     extension = os.path.splitext(out)[1].lower()

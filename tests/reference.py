@@ -465,6 +465,11 @@ CASES += [
     _case("clocked/fraction", lrkit.clocked(lrkit.warmup(lrkit.constant(1.0), steps=0.05), unit="fraction", total=200),
           [(0, 0.0), (5, 0.5), (10, 1.0), (200, 1.0)],
           "a warmup of 5% of a 200-update run: 10 updates"),
+    _case("clocked/shares", lrkit.clocked(lrkit.warmup(lrkit.linear(1.0, 0.0, steps="50%"), steps="25%"),
+                                          unit="samples", batch=_RAMP, total=6),
+          [(0, 0.0), (1, 4 / 13), (2, 8 / 13), (3, 23 / 26), (4, 11 / 26), (5, 0.0), (6, 0.0)],
+          "6 updates under the ramp are 26 samples: a warmup of 25% (6.5 samples), then a line down over 50% "
+          "(13); samples before update k: 0, 2, 4, 8, 14, 20"),
     _case("clocked/epochs", lrkit.clocked(lrkit.step_decay(1.0, period=2, gamma=0.5), unit="epochs",
                                           updates_per_epoch=10),
           [(19, 1.0), (20, 0.5), (45, 0.25)],

@@ -81,6 +81,7 @@ def _shares_in(value):
     return []
 
 
+@dataclasses.dataclass(frozen=True, init=False, repr=False, eq=False)
 class with_shares(Schedule):
     """A schedule call with shares of the run among its lengths (``steps="5%"``), kept as written until
     :meth:`resolve` (or ``lrkit.clocked(..., total=N)``) gives the run's length.
@@ -92,6 +93,9 @@ class with_shares(Schedule):
     >>> s.resolve(2000)
     warmup(cosine(start=1.0, end=0.0, steps=1900), steps=100)
     """
+
+    cls: type
+    values: dict
 
     def __new__(cls, *args, **kwargs):
         return object.__new__(cls)
@@ -167,9 +171,6 @@ class with_shares(Schedule):
 
     def per_step(self):
         raise self._unresolved()
-
-    def __setattr__(self, name, value):
-        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
 
     def _key(self):
         return (self.cls, tuple(self.values.items()))

@@ -145,7 +145,7 @@ def record(scheduler, changes, policy, step, lr, other):
             f"{type(scheduler).__name__}.load_state_dict: the saved constructor arguments win (torch's rule), "
             f"they differ from this scheduler's (saved -> new): {describe_changes(changes)}. The LR at step {step} "
             f"is {_values(lr)}{alternative}. Pass load_state_dict(state, on_change='new') to take the new "
-            f"arguments, 'keep' to silence this, 'raise' to refuse")
+            f"arguments, 'smooth' to re-anchor the saved plan onto them, 'keep' to silence this, 'raise' to refuse")
         warnings.warn(message, PlanChangedWarning, stacklevel=4)
         LOG.warning(message)
 

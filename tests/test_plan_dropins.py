@@ -136,9 +136,12 @@ def test_the_re_anchored_plan_saves_loads_and_re_anchors_again(case, tmp_path):
         newer_args["milestones"] = [20, 200]
     elif name == "ExponentialLR":
         newer_args["gamma"] = 0.995
-    opt3 = _opt()
+    opt3, opt3b = _opt(), _opt()
     third = getattr(K, name)(opt3, **newer_args, on_change="smooth")
     third.load_state_dict(again.state_dict())
+    from_original = getattr(K, name)(opt3b, **newer_args, on_change="smooth")
+    from_original.load_state_dict(sched.state_dict())  # (the run that was never saved and loaded: the same bits)
+    assert from_original.state_dict() == third.state_dict()
     for key in keys:
         _close([g[key] for g in opt3.param_groups], [g[key] for g in opt2.param_groups], 4)
     first = [lrkit.rejoin(o, n, at=AT) for o, n in zip(_plans(name, old_args, "lr"), _plans(name, new_args, "lr"))]

@@ -18,8 +18,8 @@ from ._loading import (check_state, check_values, each, fields, integer as integ
                        state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
 from ._step_order import check_order, register_scheduler, watch
-from ._replan import (anchor, check_drop_in_policy, config_changes, plan_rule, plan_state, planned, record, refuse, saved_plan,
-                      smooth)
+from ._replan import (anchor, check_drop_in_policy, config_changes, plan_rule, plan_state, planned, record, refuse,
+                      saved_plan, smooth)
 
 #: The ``lrkit`` entry of every state_dict: its layout version.
 STATE_FORMAT = 1

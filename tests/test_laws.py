@@ -702,3 +702,19 @@ def test_a_restart_where_t_over_the_period_rounds_down():
     assert start / s.period < 1875 and s.cycle_at(start)[0] == 1875
     expected = s.end + (s.start - s.end) * s.peak_mult ** 1875
     assert s(start) == pytest.approx(expected, rel=1e-12) and s(np.array([start]))[0] == s(start)
+
+
+@pytest.mark.parametrize("mult", [1 + 2 ** -52, 1 + 1e-13, 1 + 1e-9])
+def test_the_cycle_index_with_a_period_mult_next_to_one(mult):
+    """log(t / P + 1 / (m - 1)) drops t / P against 1 / (m - 1) when m - 1 is tiny; the index stays exact
+    through log1p (found by test_hold_after_the_end: a restarts with cycle_limit 3 went on past its end)."""
+    s = lrkit.cosine_restarts(1.0, 0.0, period=380.3155118877125, period_mult=mult)
+    for n in (1, 2, 3, 50):
+        start = s.cycle_start(n)
+        for t in (start + 0.01 * s.period, start + 0.99 * s.period):
+            assert s.cycle_at(t)[0] == n, (mult, n, t)
+            assert s(np.array([t]))[0] == s(t)
+    limited = lrkit.restarts(lrkit.cosine(1.0, 0.0, steps=380.3155118877125), period=380.3155118877125,
+                             period_mult=mult, peak=2.0, end=0.0, limit=3)
+    end = limited.end_step()
+    assert [limited(end + d) for d in (0.0, 1.1, 1e6)] == [0.0, 0.0, 0.0]

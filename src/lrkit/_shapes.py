@@ -561,8 +561,12 @@ class cosine_restarts(Schedule):
             n = xp.where(t < n * self.period, n - 1, n)
             n = xp.where(t >= (n + 1) * self.period, n + 1, n)
             return n, n * self.period, self.period
-        # log(t / period * (m - 1) + 1), written so that it stays finite for a huge m
-        n = xp.floor((xp.log(t / self.period + 1 / (m - 1)) + math.log(m - 1)) / math.log(m))
+        if m - 1 < 1e-6:  # log1p(x) as x log(u) / (u - 1), u = 1 + x: the sum below would drop t / period
+            x = t / self.period * (m - 1)
+            d = (1 + x) - 1
+            n = xp.floor(xp.where(d == 0, x, xp.log(1 + x) * (x / xp.where(d == 0, 1.0, d))) / math.log1p(m - 1))
+        else:  # log(t / period * (m - 1) + 1), written so that it stays finite for a huge m
+            n = xp.floor((xp.log(t / self.period + 1 / (m - 1)) + math.log(m - 1)) / math.log(m))
         n = xp.minimum(n, 1e38)  # (inf where t / period leaves float range: a finite stand-in for m ** n, finite in float32 too)
         # the log can land one cycle off at an exact restart: settle it with the cycle starts
         n = xp.where(t < self.cycle_start(n, xp), n - 1, n)

@@ -166,6 +166,8 @@ def test_controllers_are_python_only(name):
     assert hasattr(controller, "update") and hasattr(controller, "init")
     with pytest.raises(lrkit.SpecError, match="spec must describe a schedule"):
         lrkit.parse(CONTROLLERS[name])
+    with pytest.raises(lrkit.SpecError, match=rf"gives a {type(controller).__name__} controller, whose LR follows"):
+        lrkit.parse(CONTROLLERS[name])
 
 
 @pytest.mark.parametrize("spec, message", [

@@ -158,13 +158,14 @@ class OneCycle(_DeepSpeed):
         self._validate("cycle_first_step_size", check.positive)
         if self.cycle_second_step_size is not None:
             self._validate("cycle_second_step_size", check.positive)
+        first = self._written("cycle_first_step_size")
         second = first if self.cycle_second_step_size is None else self._written("cycle_second_step_size")
         up = check.count("cycle_first_stair_count", self.cycle_first_stair_count)
         down = up if self.cycle_second_stair_count is None else check.count("cycle_second_stair_count",
                                                                             self.cycle_second_stair_count)
         self._validate("decay_step_size", check.non_negative)
         check.flag("cycle_momentum", self.cycle_momentum)
-        return self._written("cycle_first_step_size"), second, float(first) + float(second), up, down
+        return first, second, float(first) + float(second), up, down
 
     def _cycle(self, start, turn):
         """The cycle from ``start`` to ``turn`` and back, on DeepSpeed's clock (``k + 1``), with its stairs."""

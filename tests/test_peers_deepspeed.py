@@ -195,6 +195,12 @@ def test_from_ds_config(ds, tmp_path):
     assert_matches(schedule, range(STEPS), ref, "from_ds_config", atol=ulps(3e-4))
     assert peers.from_ds_config(config["scheduler"], lr=0.1) == peers.WarmupCosineLR(500, warmup_num_steps=50,
                                                                                     warmup_type="linear", lr=0.1)
+    stepped = {"type": "OneCycle", "params": {"cycle_min_lr": 1e-4, "cycle_max_lr": 1e-3, "cycle_first_step_size": 40,
+                                              "cycle_first_stair_count": 4, "cycle_second_stair_count": 0}}
+    assert peers.from_ds_config({"scheduler": stepped}) == peers.OneCycle(
+        1e-4, 1e-3, cycle_first_step_size=40, cycle_first_stair_count=4, cycle_second_stair_count=0)
+    assert_matches(peers.from_ds_config(stepped), range(STEPS),
+                   ds_values(lambda o: ds.OneCycle(o, **stepped["params"]), 0.1), "from_ds_config stairs", atol=ulps(1e-3))
     with pytest.raises(lrkit.SpecError, match="scheduler type must be one of"):
         peers.from_ds_config({"scheduler": {"type": "Cosine", "params": {}}})
     with pytest.raises(lrkit.SpecError, match="cannot read the DeepSpeed config"):

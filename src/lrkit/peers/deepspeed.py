@@ -1,6 +1,7 @@
 """DeepSpeed's LR schedules by their own names: ``lrkit.peers.deepspeed`` (specs: ``deepspeed.WarmupLR(...)``).
 
-``WarmupLR``, ``WarmupDecayLR``, ``WarmupCosineLR``, ``OneCycle`` and ``LRRangeTest`` of
+``WarmupLR``, ``WarmupDecayLR``, ``WarmupCosineLR``, ``OneCycle`` (its stairs too; its momentum:
+``OneCycle(...).momentum()``, ``OneCycleMomentum``) and ``LRRangeTest`` (staircase too) of
 ``deepspeed.runtime.lr_schedules`` (0.19.8) with DeepSpeed's argument names and defaults, and
 :func:`from_ds_config`, which reads the ``"scheduler"`` block of a DeepSpeed JSON config (a dict or a path:
 data only). ``lr`` is the optimizer's LR (``WarmupLR``'s ``warmup_max_lr`` default, ``WarmupCosineLR``'s

@@ -426,6 +426,18 @@ CASES = [
     _case("per_epoch/linear", lrkit.per_epoch(lrkit.linear(1.0, 0.0, steps=2), updates=3),
           [(0, 1.0), (2, 1.0), (2.5, 1.0), (3, 0.5), (5, 0.5), (6, 0.0), (HUGE, 0.0)],
           "epoch floor(t / 3): 0 for t < 3 (1.0), 1 for 3 <= t < 6 (the midpoint 0.5), 2 from 6 (the end)"),
+    _case("per_epoch/fractional", lrkit.per_epoch(lrkit.linear(0.0, 1.0, steps=100), updates=0.1),
+          [(0, 0.0), (3, 0.29), (3.05, 0.3), (10.5, 1.0), (HUGE, 1.0)],
+          "epoch 3 // 0.1 = 29, as Python's // (the float 0.1 is a little above a tenth; 3 / 0.1 rounds up to 30)"),
+    _case("stairs/start", lrkit.stairs(lrkit.linear(0.0, 1.0, steps=4), steps=4, count=2),
+          [(0, 0.0), (1.5, 0.0), (2, 0.5), (3.5, 0.5), (4, 1.0), (HUGE, 1.0)],
+          "2 stairs every 4 steps: the line's value at 0 until 2, at 2 (half way) until 4, then its end"),
+    _case("stairs/end", lrkit.stairs(lrkit.linear(1.0, 0.0, steps=4), steps=4, count=2, hold="end"),
+          [(0, 1.0), (0.5, 0.5), (2, 0.5), (2.5, 0.0), (4, 0.0), (HUGE, 0.0)],
+          "each stair at the value where it ends: 1/2 from just after 0 to 2, 0 from just after 2"),
+    _case("stairs/fractional", lrkit.stairs(lrkit.linear(0.0, 1.0, steps=10), steps=0.1),
+          [(0, 0.0), (3, 0.29), (3.05, 0.3), (HUGE, 1.0)],
+          "stairs of 0.1: step 3 is on stair 3 // 0.1 = 29 (not 30), the line at 2.9"),
 ]
 
 # ---------------------------------------------------------------- plans that change, clocks, batch sizes (issue 15)

@@ -368,3 +368,13 @@ def test_a_spec_never_imports_the_module_it_names():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("spec", ["restarts(constant(0.1), 1, 1, 0, 0, 2, 1025)",
+                                  "restarts(constant(0.1), 1, peak=10.0, decay=2.0, limit=1024)"])
+def test_restarts_whose_last_peak_overflows_get_lrkits_error(spec):
+    """decay > 1 with a limit: the last cycle's peak ``peak * decay**(limit - 1)`` must be a float (else its
+    values are inf, or 0 * inf = NaN for peak 0); the fuzz run found the OverflowError bounds() raised."""
+    with pytest.raises(lrkit.LrkitValueError, match=r"peak \* decay \*\* \(limit - 1\).* beyond float range"):
+        lrkit.parse(spec)
+    assert lrkit.parse(spec.replace("1025", "1000").replace("1024", "1000"))(5) >= 0

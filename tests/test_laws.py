@@ -262,6 +262,18 @@ def combinators(child):
     )
 
 
+_combinators_before_stairs = combinators
+
+
+def combinators(child):
+    return st.one_of(
+        _combinators_before_stairs(child),
+        st.builds(lrkit.stairs, child, steps=st.one_of(length, st.sampled_from([0.1, 0.3, 0.7, 2.2])),
+                  count=st.integers(1, 5), hold=st.sampled_from(["start", "end"])),
+        st.builds(lrkit.per_epoch, child, updates=st.one_of(st.integers(1, 50), st.sampled_from([0.1, 0.7, 2.5]))),
+    )
+
+
 schedules = st.recursive(leaves, combinators, max_leaves=5)
 steps_list = st.lists(st.one_of(st.integers(0, 1000), st.floats(0.0, 1000.0)), min_size=1, max_size=16)
 

@@ -229,7 +229,7 @@ def test_hf_cosine_warmup_with_min_lr_starts_one_step_in(hf, seed):
 
 # ---- every path: the reference rows of the new shapes through keras.ops (float64) -----------------------
 NEW = ("one_minus_power", "shifted_exponential", "rex", "tanh", "inverse_power", "shift", "k_decay", "restarts",
-       "warmup/1-sqrt", "warmup/log", "warmup/peak", "wsd/1-square", "wsd/shifted")
+       "warmup/1-sqrt", "warmup/log", "warmup/peak", "wsd/1-square", "wsd/shifted", "stairs", "per_epoch")
 
 
 def test_new_rows_under_keras_ops():

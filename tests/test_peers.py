@@ -95,6 +95,8 @@ EXAMPLES = {
     "deepspeed.WarmupCosineLR": "deepspeed.WarmupCosineLR(1000, warmup_num_steps=100, lr=0.001)",
     "deepspeed.OneCycle": "deepspeed.OneCycle(1e-4, 1e-3, cycle_first_step_size=200, decay_lr_rate=0.1, "
                           "decay_step_size=50)",
+    "deepspeed.OneCycleMomentum": "deepspeed.OneCycleMomentum(1e-4, 1e-3, cycle_first_step_size=200, "
+                                  "cycle_first_stair_count=4, decay_step_size=50, decay_mom_rate=0.01)",
     "deepspeed.LRRangeTest": "deepspeed.LRRangeTest(lr_range_test_min_lr=1e-4, lr_range_test_step_size=100)",
     # Megatron-LM
     "megatron.OptimizerParamScheduler": "megatron.OptimizerParamScheduler(0.0, 3e-4, 3e-5, 100, 1000, 'WSD', "
@@ -163,6 +165,8 @@ def test_controllers_are_python_only(name):
     controller = eval(CONTROLLERS[name], {prefix: getattr(peers, prefix)})
     assert hasattr(controller, "update") and hasattr(controller, "init")
     with pytest.raises(lrkit.SpecError, match="spec must describe a schedule"):
+        lrkit.parse(CONTROLLERS[name])
+    with pytest.raises(lrkit.SpecError, match=rf"gives a {type(controller).__name__} controller, whose LR follows"):
         lrkit.parse(CONTROLLERS[name])
 
 

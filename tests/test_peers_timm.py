@@ -12,6 +12,7 @@ to be such a restart. Noise: timm draws from torch's generator, lrkit from its o
 ``noise_range_t`` the values are equal, inside they are the noise-free value times ``1 + n`` with
 ``|n| < noise_pct``.
 """
+import math
 import random
 
 import numpy as np
@@ -107,6 +108,24 @@ def test_step(timm, seed):
                   warmup_lr_init=rng.choice([0.0, base * rng.uniform(0, 0.5)]), warmup_prefix=rng.random() < 0.5)
     sched = timm.step_lr.StepLRScheduler(optimizer(base), **kwargs)
     check(peers_timm.step(**kwargs, lr=base), sched, base)
+
+
+@pytest.mark.parametrize("decay_t", [0.1, 0.3, 0.7, 2.2, 1.1, 0.15, 3.3, 1 / 3, 0.01, 7.77])
+def test_step_fractional_decay_t_as_pythons_floor_division(timm, decay_t):
+    """A decay_t not exact in binary: timm's ``t // decay_t`` is the exact floor, one less than
+    ``floor(t / decay_t)`` wherever the quotient rounds up to a whole number (3 / 0.1 == 30.0, 3 // 0.1 == 29.0);
+    the peer switches on the same steps (rate 0.5: a stair off would be a factor 2). For 0.1, 0.01, 1.1 and 2.2
+    such steps are in the run (counted: the test tells the two floors apart); the others check that the
+    exact floor keeps what the float floor got right."""
+    rng = random.Random(str(decay_t))
+    base = rng.uniform(1e-4, 1.0)
+    for warmup_t, prefix in ((0, True), (rng.randint(1, 50), True), (rng.randint(1, 50), False)):
+        kwargs = dict(decay_t=decay_t, decay_rate=0.5 if decay_t > 0.05 else 0.99, warmup_t=warmup_t,
+                      warmup_prefix=prefix)
+        sched = timm.step_lr.StepLRScheduler(optimizer(base), **kwargs)
+        check(peers_timm.step(**kwargs, lr=base), sched, base)
+    rounded_up = sum(math.floor(t / decay_t) != t // decay_t for t in range(STEPS))
+    assert rounded_up >= (20 if decay_t in (0.1, 0.01, 1.1, 2.2) else 0), (decay_t, rounded_up)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -9,7 +9,7 @@ from ._base import MAX_DEPTH, MAX_PARTS, MAX_SPEC, Schedule, from_config
 from ._combinators import add, clip, mul, repeat, sequence, warmup
 from ._decays import inverse_power, one_minus_power, rex, shifted_exponential, tanh
 from ._warps import k_decay, restarts, shift
-from ._epochs import per_epoch
+from ._epochs import per_epoch, stairs
 from ._noise import noise
 from ._find_lr import LRFinderResult, find_lr
 from ._errors import LrkitError, LrkitTypeError, LrkitValueError, SpecError
@@ -38,7 +38,7 @@ __all__ = [
     "one_minus_power", "shifted_exponential", "rex", "tanh", "inverse_power",
     # combinators
     "sequence", "warmup", "repeat", "mul", "add", "clip",
-    "shift", "k_decay", "restarts", "noise", "per_epoch",
+    "shift", "k_decay", "restarts", "noise", "per_epoch", "stairs",
     # recipes
     "step_decay", "multistep", "one_cycle", "wsd", "linear_to_zero", "cosine_wave",
     # the one stateful, metric-driven controller

@@ -7,6 +7,7 @@ from ._base import MAX_DEPTH, MAX_SPEC, PEERS, REGISTRY, Schedule, from_config, 
 from ._combinators import add, mul
 from ._errors import LrkitError, LrkitTypeError, SpecError, excerpt
 from ._functions import allowing
+from ._plateau import Controller
 
 _OPERATORS = {ast.Mult: mul, ast.Add: add}
 #: A spec's syntax tree may nest this deep: a schedule level is a call, a list and a parenthesised * or + at most.
@@ -45,7 +46,10 @@ def parse(spec, functions=None):
     with allowing(functions):
         result = _value(tree.body, text, 0)
     if not isinstance(result, Schedule):
-        raise SpecError(f"spec must describe a schedule such as 'cosine(0.1, 0.0, steps=100)', got {excerpt(spec)}")
+        hint = (f": it gives a {type(result).__name__} controller, whose LR follows a run's metrics (Python only: "
+                f"lrkit.torch.ScheduleLR(..., plateau=...))" if isinstance(result, Controller) else "")
+        raise SpecError(f"spec must describe a schedule such as 'cosine(0.1, 0.0, steps=100)', got {excerpt(spec)}"
+                        f"{hint}")
     return result
 
 

@@ -7,7 +7,7 @@ from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, bounds_of, register
 from ._combinators import _times_bound
 from ._errors import LrkitValueError
-from ._powers import _power
+from ._powers import _power, _python_power
 from ._shapes import cosine_restarts
 
 
@@ -141,6 +141,12 @@ class restarts(Schedule):
         elif self.decay > 1:
             raise LrkitValueError(f"decay > 1 grows every cycle without bound: it needs a limit, got "
                                   f"decay={self._written('decay')!r}, limit=None")
+        if self.limit is not None and self.decay > 1:
+            growth = _python_power(self.decay, self.limit - 1)
+            if growth == math.inf or self.peak * growth == math.inf:
+                raise LrkitValueError(
+                    f"peak * decay ** (limit - 1), the peak of the last cycle, is beyond float range, got "
+                    f"peak={self._written('peak')!r}, decay={self._written('decay')!r}, limit={self.limit!r}")
         object.__setattr__(self, "_clock", cosine_restarts(1.0, 0.0, period=self.period, period_mult=self.period_mult))
 
     def cycle_start(self, n):

@@ -227,10 +227,13 @@ class poly(_Timm):
 @peer("timm", "StepLRScheduler")
 class step(_Timm):
     """timm's ``StepLRScheduler`` (``sched="step"``): ``lr * decay_rate ** (t // decay_t)`` (``t`` counted
-    after the warmup with ``warmup_prefix``, its default here); a fractional ``decay_t`` floors ``t / decay_t``.
+    after the warmup with ``warmup_prefix``, its default here); a fractional ``decay_t`` divides as Python's
+    ``//`` does, exactly (lrkit's ``per_epoch``): ``3 // 0.1`` is 29.
 
     >>> [step(2, decay_rate=0.5, lr=1.0)(t) for t in range(5)]
     [1.0, 1.0, 0.5, 0.5, 0.25]
+    >>> step(0.1, decay_rate=0.5, lr=1.0).expanded
+    per_epoch(exponential(start=1.0, gamma=0.5), updates=0.1)
     """
     decay_t: float
     decay_rate: float = 1.0
@@ -249,8 +252,13 @@ class step(_Timm):
         lr = self._common()
         self._validate("decay_t", check.positive)
         self._validate("decay_rate", check.non_negative)
-        rate = self._written("decay_rate")
-        body = _constant(lr) if rate == 1 else exponential(lr, rate, steps=self._written("decay_t"), staircase=True)
+        rate, d = self._written("decay_rate"), self._written("decay_t")
+        if rate == 1:
+            body = _constant(lr)
+        elif float(d).is_integer():
+            body = exponential(lr, rate, steps=d, staircase=True)
+        else:  # timm's t // decay_t, exact (3 // 0.1 is 29, where floor(3 / 0.1) is 30): lrkit's per_epoch
+            body = per_epoch(exponential(lr, rate), updates=d)
         return self._finish(body)
 
 

@@ -156,3 +156,13 @@ def step_arrays(draw):
 @given(schedules, step_arrays())
 def test_every_schedule_is_its_where_form_bit_for_bit(s, t):
     assert same_bits(s(t), where_form(s, t)), (s, t)
+
+
+def test_a_cycling_polynomial_at_a_step_whose_ratio_underflows():
+    """Found by the laws (tests/test_laws.py, when other modules' constants feed Hypothesis 5e-324): TF's cycle
+    ``ceil(t / steps)`` is 0 where ``t / steps`` underflows, and the horizon was 0 (ZeroDivisionError on the
+    per-step path, NaN on numpy). It is one cycle there, as at t = 0."""
+    s = lrkit.polynomial(6.0, 1.0, steps=53.9, power=0.5, cycle=True)
+    for t in (5e-324, 1e-310):
+        assert s(t) == s(np.array([t]))[0] == 6.0
+    assert s(0) == 6.0 and s(53.9) == 1.0 and s(60) == s(np.array([60.0]))[0] > 1.0  # (the second cycle: horizon 107.8)

@@ -11,7 +11,7 @@ from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, bounds_of, register
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._namespace import NUMPY
-from ._segments import MIN_PARTS, by_parts, worth_it
+from ._segments import MIN_PARTS, by_parts, split, worth_it
 
 
 @register
@@ -140,7 +140,22 @@ class warmup(Schedule):
         object.__setattr__(self, "_peak", peak)
 
     def _f(self, t, xp):
-        u = xp.minimum(t, self.steps) / self.steps
+        if xp is NUMPY and type(t) is np.ndarray and t.ndim == 1:  # each side on its own steps only
+            value = split(t, t < self.steps, self._warming, self._warmed)
+            if value is not None:
+                return value
+        ramp = self._ramp(t, xp.minimum(t, self.steps) / self.steps, xp)
+        after = self.schedule._f(xp.maximum(t - self.steps, 0.0), xp)
+        return xp.where(t < self.steps, ramp, after)
+
+    def _warming(self, t):  # numpy steps t < self.steps, where min(t, steps) is t
+        return self._ramp(t, t / self.steps, NUMPY)
+
+    def _warmed(self, t):  # numpy steps t >= self.steps (or NaN), where max(t - steps, 0.0) is t - steps
+        return self.schedule._f(t - self.steps, NUMPY)
+
+    def _ramp(self, t, u, xp):
+        """The warmup's value at steps ``t < self.steps``, ``u = t / steps``."""
         if self.shape == "linear":
             ramp = self.start + (self._peak - self.start) * u
         elif self.shape == "cosine":
@@ -154,8 +169,7 @@ class warmup(Schedule):
             ramp = self.start * (self._peak / self.start) ** u
         else:  # peak / start overflows: the same geometric ramp in the log domain
             ramp = xp.exp(math.log(self.start) + u * (math.log(self._peak) - math.log(self.start)))
-        after = self.schedule._f(xp.maximum(t - self.steps, 0.0), xp)
-        return xp.where(t < self.steps, ramp, after)
+        return ramp
 
     def end_step(self):
         inner = self.schedule.end_step()

@@ -52,3 +52,29 @@ def arrays(schedule, *fields):
     found = tuple(np.asarray(f, dtype=np.float64) for f in fields)
     object.__setattr__(schedule, "_arrays", found)
     return found
+
+
+def split(t, first, ahead, behind):
+    """``np.where(first, ahead(t), behind(t))`` for a 1-d numpy ``t`` and a boolean mask ``first`` of it, with each
+    function run only on its own steps (``ahead`` where ``first`` holds, ``behind`` elsewhere): the same elementwise
+    operations on the same numbers, so the same values bit for bit, and no ``where``. None where the steps of
+    ``first`` do not all come before the others (the caller's ``where`` form decides), or where a side's value
+    is not a new float64 array of its steps' shape."""
+    k = np.count_nonzero(first)
+    if k == t.size or k == 0:  # one side only (the warmup of a short curve, say)
+        value = ahead(t) if k else behind(t)
+        return value if _whole(value, t) else None
+    if np.count_nonzero(first[:k]) < k:  # (cheaper than .all())
+        return None
+    head, tail = ahead(t[:k]), behind(t[k:])
+    if not (_whole(head, t[:k]) and _whole(tail, t[k:])):
+        return None
+    out = np.empty(t.shape, dtype=np.float64)
+    out[:k] = head
+    out[k:] = tail
+    return out
+
+
+def _whole(value, t):
+    """Is ``value`` a new float64 array of ``t``'s shape (what ``where`` would have made of it)?"""
+    return type(value) is np.ndarray and value.shape == t.shape and value.dtype == np.float64 and value is not t

@@ -136,7 +136,8 @@ class polynomial(Schedule):
 
     def _f(self, t, xp):
         if self.cycle:
-            horizon = self.steps * xp.where(t == 0, 1.0, xp.ceil(t / self.steps))
+            # at least one cycle: 1 at t = 0 (TF), and where t / steps underflows to 0 (t = 5e-324: no division by 0)
+            horizon = self.steps * xp.maximum(xp.ceil(t / self.steps), 1.0)
             p = t / horizon
         else:
             p = xp.minimum(t, self.steps) / self.steps

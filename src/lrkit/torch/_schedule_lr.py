@@ -17,6 +17,7 @@ from ._distributed import check_reduce, reduce_metric
 from ._loading import each, optional, plateau_state, state_error
 from ._loading import integer as integer_rule
 from ._scheduler import LRScheduler, group_count_error
+from ._steady import one_tensor_step
 from ._step import CHAIN, CLOSED, Hyperparameter
 from ._step_order import check_order
 
@@ -189,6 +190,9 @@ class ScheduleLR(LRScheduler):
         hyperparameters.sort(key=lambda h: h.key != "lr")
         return hyperparameters
 
+    def _steady_hyperparameter(self):
+        return None if self.on_device else super()._steady_hyperparameter()
+
     def _plateau_stage(self, value, i):
         """Group ``i``'s value after the plateau's reductions (before ``plateau_start``: unchanged)."""
         if self.last_epoch < self.plateau_start:
@@ -242,12 +246,19 @@ class ScheduleLR(LRScheduler):
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
             raise group_count_error(self, len(groups))
+        t = k if self.steps_per_epoch is None else self._time(k)
+        lr = self._steady
+        if lr is not None and lr.access is lr.tensor_access and not self._is_initial:  # (``_steady``)
+            if one_tensor_step(lr, groups, t) is not None:
+                self._calls, self.last_epoch = calls, k
+                self._step_count += 1
+                self._last_lr = (lr.last_values, lr.written)  # (``_remember``)
+                return
         if self.on_device:  # one fused write from a step counter on the device (``_device``)
             self._step_on_device(groups, k)
             self._calls, self.last_epoch = calls, k
             self._step_count += 1
             return
-        t = self._time(k)
         mode = CLOSED if self._is_initial else CHAIN
         for hyperparameter in self._hyperparameters:
             hyperparameter.advance(groups, t, mode)  # a refused value raises before anything is written

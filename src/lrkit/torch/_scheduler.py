@@ -17,6 +17,7 @@ from ._arguments import as_float, check_optimizer, copy_config, copy_of, integer
 from ._loading import (check_state, check_values, each, fields, integer as integer_rule, optional, private_copy, real,
                        state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
+from ._steady import one_tensor_step
 from ._step_order import check_order, register_scheduler, watch
 from ._replan import (anchor, check_drop_in_policy, config_changes, plan_rule, plan_state, planned, record, refuse,
                       saved_plan, smooth)
@@ -89,6 +90,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         watch(optimizer)
         register_scheduler(optimizer, self)
         self._hyperparameters = planned(self, self._make_hyperparameters())
+        self._steady = self._steady_hyperparameter()
         self._initial_step()
 
     # ---- the closed-form description --------------------------------------------------------------
@@ -106,6 +108,18 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         n = len(bases)
         scaling = Scaling(bases) if anchor == 0 else Scaling([b - anchor for b in bases], [anchor] * n)
         return [Hyperparameter("lr", [unit], [0] * n, scaling, chainable=self._chainable)]
+
+    #: the LR hyperparameter when a step may take ``_steady.one_tensor_step`` (see ``_steady_hyperparameter``)
+    _steady = None
+
+    def _steady_hyperparameter(self):
+        """The LR hyperparameter when it is the only one and drives one param group (a tensor LR then takes
+        ``_steady.one_tensor_step``), else None."""
+        hyperparameters = self._hyperparameters
+        if not hyperparameters or len(hyperparameters) != 1:
+            return None
+        lr = hyperparameters[0]
+        return lr if lr.key == "lr" and lr.n_groups == 1 and lr.tensor_access is not None else None
 
     @property
     def schedules(self):
@@ -143,6 +157,14 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 groups = self.optimizer.param_groups
                 if len(groups) != self._n_groups:
                     raise group_count_error(self, len(groups))
+                lr = self._steady
+                if lr is not None and lr.access is lr.tensor_access:  # (one tensor LR: ``_steady``)
+                    wrote = one_tensor_step(lr, groups, k)
+                    if wrote is not None:
+                        self.last_epoch = k
+                        if wrote:
+                            self._last_lr = (lr.last_values, lr.written)  # (``_remember``)
+                        return
                 hyperparameters = self._hyperparameters
                 lr = hyperparameters[0]
                 wrote = lr.advance(groups, k)
@@ -186,7 +208,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         if lr.key == "lr" and lr.numbers_only:
             self._last_lr = list(lr.last_values)
         elif lr.key == "lr" and lr.access is lr.tensor_access is not None:  # (copies made when read)
-            self._last_lr = _TensorCopies(lr.last_values, lr.written)
+            self._last_lr = (lr.last_values, lr.written)  # (the values in the tensors' dtypes: get_last_lr)
         else:
             self._last_lr = [copy_of(g["lr"]) for g in groups]
 
@@ -217,8 +239,8 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
     def get_last_lr(self):
         """The LR of each param group after the last step (tensors are copies, as torch)."""
         last = self._last_lr
-        if type(last) is _TensorCopies:  # (the copies are made when read, not at every step)
-            last = self._last_lr = last.copies()
+        if type(last) is tuple:  # (tensor LRs: ``(values, tensors)``, the copies made when read, not at every step)
+            last = self._last_lr = [torch.tensor(v, dtype=t.dtype, device=t.device) for v, t in zip(*last)]
         return last
 
     def get_lr(self):
@@ -369,6 +391,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
                 anchor(self, None)
                 self._hyperparameters = self._make_hyperparameters()
             self._load_extra(state)  # (what the class derives from its arguments: CosineAnnealingWarmRestarts' cycle)
+        self._steady = self._steady_hyperparameter()
         lrkit_state = state.get("lrkit") if isinstance(state.get("lrkit"), dict) else {}
         saved = lrkit_state.get("tracks", {}) if isinstance(lrkit_state.get("tracks"), dict) else {}
         last = state.get("_last_lr")
@@ -407,23 +430,3 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch})"
-
-
-class _TensorCopies:
-    """The LRs just written into tensor groups, as torch's copies once read: ``values[i]`` in
-    ``like[i]``'s dtype and device (what a copy of the tensor filled with ``values[i]`` holds)."""
-
-    __slots__ = ("values", "like")
-
-    def __init__(self, values, like):
-        self.values, self.like = values, like
-
-    def copies(self):
-        return [torch.tensor(v, dtype=t.dtype, device=t.device) for v, t in zip(self.values, self.like)]
-
-    def __eq__(self, other):
-        if type(other) is _TensorCopies:
-            return self.values == other.values
-        return NotImplemented
-
-    __hash__ = None

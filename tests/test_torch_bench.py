@@ -47,4 +47,4 @@ def test_bench_train_quick_runs():
                           timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("torch CosineAnnealingLR", "lrkit float path", "lrkit tensor path", "lrkit device mode"):
-        assert re.search(rf"^{re.escape(name)}.*\s[\d.]+%\s+<= 1%\s+(met|NOT MET)$", done.stdout, re.M), done.stdout
+        assert re.search(rf"^{re.escape(name)}.*\s-?[\d.]+%\s+<= 1%\s+(met|NOT MET)$", done.stdout, re.M), done.stdout

@@ -262,8 +262,11 @@ def main(argv=None):
               f"{goal:8s} {('met' if met else 'NOT MET') if goal != '(floor)' else ''}".rstrip())
     print(f"(step: with the scheduler; without: the same model and compiled step, the scheduler not called; added: "
           f"their difference, the scheduler's cost to the run; the row without a scheduler shows the noise)")
+    fill = best[FILL_FLOOR][1]
     for name in ("torch CosineAnnealingLR", "lrkit float path (CosineAnnealingLR)", TENSOR_PATH):
-        print(f"in-loop share of {name}: {best[name][1] / plain:.2%} (timed where it runs)")
+        own = best[name][1] - fill
+        print(f"in-loop share of {name}: {best[name][1] / plain:.2%} (timed where it runs); beyond one fill_ in "
+              f"the same place ({fill * 1e6:.1f} us): {own * 1e6:.1f} us, {own / plain:.2%}")
     swept = probe()
     print("why a step costs more in the loop than alone: lrkit's tensor-path step alone "
           f"{swept[0] * 1e6:.1f} us; right after a single-threaded numpy sweep over 1 MB {swept[1] * 1e6:.1f} us, "

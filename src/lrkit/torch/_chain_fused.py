@@ -98,20 +98,10 @@ class FusedChain:
             return self._step_one(groups[0], wrote[0])
         plan = []  # per member: (member, hyperparameter, k, unit value now, unit value before)
         for m in members:
-            h = m._hyperparameters[0]
-            k = m.last_epoch + 1
-            last_units = h.last_units
-            if (m._step_count < 2 or h.access is not h.number_access or h.offsets_moved or h.time != k - 1
-                    or last_units is None or k <= 0):
+            step = _member_step(m)
+            if step is None:
                 return False
-            previous = last_units[0]
-            try:
-                u = h._unit_at(k)
-            except OverflowError:
-                return False
-            if u == 0.0 or previous == 0.0:
-                return False
-            plan.append((m, h, k, u, previous))
+            plan.append(step)
         if n < ARRAY_FROM:
             return self._step_lists(groups, n, wrote, plan)
         return self._step_arrays(groups, wrote, plan)
@@ -123,17 +113,10 @@ class FusedChain:
         start = x
         done = []
         for m in self.members:
-            h = m._hyperparameters[0]
-            k = m.last_epoch + 1
-            if m._step_count < 2 or h.access is not h.number_access or h.offsets_moved or h.time != k - 1 or k <= 0:
+            step = _member_step(m)
+            if step is None:
                 return False
-            previous = h.last_units[0]
-            try:
-                u = h._unit_at(k)
-            except OverflowError:
-                return False
-            if u == 0.0 or previous == 0.0:
-                return False
+            _, h, k, u, previous = step
             anchors = h.initial.offset
             if x != h.written[0]:  # changed since the member's write: its rebase
                 if anchors is None:
@@ -287,6 +270,26 @@ class FusedChain:
         if cached is not None and cached[0] is values:
             return cached[1]
         return np.asarray(values, dtype=np.float64)
+
+
+def _member_step(m):
+    """``(m, its LR curve, k, unit value at k, unit value at k - 1)`` of member ``m``'s next step, or None where
+    its own step would not be the rebase or the untouched step the fused step computes (its first step, tensors
+    in the groups, an edit kept as an offset, a step missed or repeated, a unit value of 0)."""
+    h = m._hyperparameters[0]
+    k = m.last_epoch + 1
+    last_units = h.last_units
+    if (m._step_count < 2 or h.access is not h.number_access or h.offsets_moved or h.time != k - 1
+            or last_units is None or k <= 0):
+        return None
+    previous = last_units[0]
+    try:
+        u = h._unit_at(k)
+    except OverflowError:
+        return None
+    if u == 0.0 or previous == 0.0:
+        return None
+    return m, h, k, u, previous
 
 
 _SAME = object()  # a member that writes nothing at this step

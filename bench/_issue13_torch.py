@@ -1,5 +1,6 @@
 """The sections of ``bench/bench_torch.py`` for issue 13 (scheduler cost at scale): tensor LRs against the
-floor of writing them, the float path at 1000 groups against the read+write floor, the plateau stage's
+floor of writing them, the float path at 1000 groups against the read+write floor (CyclicLR and OneCycleLR,
+which write LR and momentum, also against the floor of those two keys), the plateau stage's
 cuts, ReduceLROnPlateau at 1 group, the per-step cost at step 1e3 against 1e7, MultiStepLR's
 construction and state_dict per milestone, MultiplicativeLR's memory. Each figure is a ratio of two
 timings taken in the same run, printed next to its goal."""

@@ -87,10 +87,11 @@ class Scaling:
         self._range = (self.scale, self.offset, lo, hi)
         return lo, hi
 
-    def take_arrays(self, scale, offset=None):
-        """New scales and offsets given as numpy arrays (kept: ``values`` does not convert the lists again)."""
+    def take_arrays(self, scale, offset=None, offset_list=None):
+        """New scales and offsets given as numpy arrays (kept: ``values`` does not convert the lists again);
+        ``offset_list``: ``offset``'s values as a list, when the caller has it."""
         self.scale = scale.tolist()
-        self.offset = None if offset is None else offset.tolist()
+        self.offset = None if offset is None else offset.tolist() if offset_list is None else offset_list
         self._arrays = (self.scale, self.offset, scale, offset)
         self._range = None
 
@@ -104,12 +105,17 @@ class Scaling:
             if offset is None:
                 return [u * s for s in scale]
             return [u * s + o for s, o in zip(scale, offset)]
+        scale, offset = self.arrays()
+        return (scale * u).tolist() if offset is None else (scale * u + offset).tolist()
+
+    def arrays(self):
+        """``(scale, offset)`` as float64 arrays (offset None when every offset is 0), made once for the lists."""
+        scale, offset = self.scale, self.offset
         arrays = self._arrays
         if arrays is None or arrays[0] is not scale or arrays[1] is not offset:
             arrays = self._arrays = (scale, offset, np.asarray(scale, dtype=np.float64),
                                      None if offset is None else np.asarray(offset, dtype=np.float64))
-        scale, offset = arrays[2], arrays[3]
-        return (scale * u).tolist() if offset is None else (scale * u + offset).tolist()
+        return arrays[2], arrays[3]
 
     def values_each(self, units):
         """Every target's value at its own unit value (``units[i]``; None: no value, None)."""

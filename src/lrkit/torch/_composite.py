@@ -7,6 +7,7 @@ from torch.optim import lr_scheduler as torch_lr_scheduler
 
 from .._errors import LrkitValueError
 from ._arguments import group_values, integer, last_epoch_argument, plain_value
+from ._chain_fused import fused_chain
 from ._loading import check_state, each, fields, real, state_error
 from ._loading import integer as integer_rule
 from ._scheduler import STATE_FORMAT, LRScheduler
@@ -159,7 +160,8 @@ class SequentialLR(_Composite, LRScheduler, torch_lr_scheduler.SequentialLR):
 
 class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedScheduler):
     """torch's ChainedScheduler: every scheduler steps at every step. lrkit's chainable drop-ins rebase
-    on each other's changes, so the product is torch's."""
+    on each other's changes, so the product is torch's; a chain of them steps in one pass where nobody
+    else wrote into the groups (``_chain_fused``: the same values)."""
 
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
@@ -171,11 +173,18 @@ class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedSchedu
         self.optimizer = optimizer
         self._hyperparameters = None
         self._last_lr = group_values(self._schedulers[-1].optimizer)
+        self._fused = fused_chain(self._schedulers)
 
     def step(self):
+        fused = self._fused
+        if fused is not None and fused.step():  # (every member's product in one pass: ``_chain_fused``)
+            self._last_lr = list(fused.wrote)
+            return
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = group_values(self._schedulers[-1].optimizer)
+        if fused is not None:
+            fused.seen(self._last_lr)
 
     def _initial_step(self):
         for scheduler in self._schedulers:

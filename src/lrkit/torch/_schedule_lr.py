@@ -1,4 +1,6 @@
 """``ScheduleLR``, the native adapter: any hyperparameter of any param group from lrkit schedules."""
+import math
+
 import numpy as np
 import torch
 
@@ -332,7 +334,7 @@ class ScheduleLR(LRScheduler):
                 self._device.take_plateau(self)
                 self._device.write(groups)
                 return
-            self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch), values)
+            self._hyperparameters[0].rewrite(groups, self._time(self.last_epoch), values, checked=values is not None)
             self._remember(groups)
 
     def _report_greedy(self, metric):
@@ -355,17 +357,31 @@ class ScheduleLR(LRScheduler):
         ``eps`` keeps its LR (the reduction is skipped for that group from now on). Returns the values to write
         when every group takes the cut (numpy, many groups), else None."""
         h = self._hyperparameters[0]
-        raw = h.values(h.unit_values(self._time(self.last_epoch)), adjust=False)
+        units = h.unit_values(self._time(self.last_epoch))
         eps, ctl, skips = self.plateau.eps, self.plateau, self._plateau_skips
-        if len(raw) >= ARRAY_FROM and not isinstance(ctl.min_lr, tuple) and not any(skips) and None not in raw:
-            v, floor = np.asarray(raw, dtype=np.float64), float(ctl.floor(0))  # (all groups at once)
+        raw = None
+        if h.n_groups >= ARRAY_FROM and not isinstance(ctl.min_lr, tuple) and not any(skips):
+            if h.unit is not None:  # (one curve: its values as ``Scaling.values`` computes them, kept as an array)
+                scale, offset = h.scaling.arrays()
+                v = scale * units[0] if offset is None else scale * units[0] + offset
+            else:
+                raw = h.values(units, adjust=False)
+                v = None if None in raw else np.asarray(raw, dtype=np.float64)
+        else:
+            v = None
+        if v is not None:  # all groups at once
+            floor = float(ctl.floor(0))
             low = np.minimum(v, floor)
             old = np.maximum(v * ctl.factor ** before.reductions, low)
             new = np.maximum(v * ctl.factor ** after.reductions, low)
-            skipped = np.flatnonzero(~(old - new > eps)).tolist()
-            for i in skipped:
+            taken = old - new > eps
+            if taken.all():  # (no group skipped: the values to write, checked as ``rewrite`` would)
+                return new.tolist() if new.min() >= 0.0 and new.max() < math.inf else None
+            for i in np.flatnonzero(~taken).tolist():
                 skips[i] += after.reductions - before.reductions
-            return None if skipped else new.tolist()  # (no group skipped: the values to write)
+            return None
+        if raw is None:
+            raw = h.values(units, adjust=False)
         for i, value in enumerate(raw):
             if value is None:
                 continue

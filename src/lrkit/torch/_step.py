@@ -657,17 +657,18 @@ class Hyperparameter:
             old = group[name]
             group[name] = (*old[:j], value, *old[j + 1:])
 
-    def rewrite(self, groups, t, values=None):
+    def rewrite(self, groups, t, values=None, checked=False):
         """Write the values of time ``t`` again (the plateau stage moved), without looking for edits
-        (``values``: those values, already computed)."""
-        units = self.unit_values(t)
+        (``values``: those values, already computed; ``checked``: and found finite and non-negative)."""
         if self.numbers_only and type(self.key) is str:  # (python numbers in every group: whole lists)
-            values = self.values(units) if values is None else values
-            refuse_bad(values)
+            if values is None:
+                values = self.values(self.unit_values(t))
+            if not checked:
+                refuse_bad(values)
             _drain(map(_setitem, groups, repeat(self.key), values))
             self.written = self.last_values = values
             return
-        self.access.write(groups, self, units)
+        self.access.write(groups, self, self.unit_values(t))
 
     # ---- state ---------------------------------------------------------------------------------------------
     def state(self):

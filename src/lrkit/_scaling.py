@@ -38,6 +38,16 @@ def scale_through(x, u, anchor=None):
     return x / u if anchor is None else (x - anchor) / u
 
 
+def scaled(u, scale, offset=None):
+    """The values at unit value ``u``: ``u * scale + offset`` (``offset`` None: 0, not added), for a float, a
+    list of floats (``offset``: a list) or a numpy array (``offset``: an array)."""
+    if type(scale) is list:
+        if offset is None:
+            return [u * scale[0]] if len(scale) == 1 else [u * s for s in scale]
+        return [u * s + o for s, o in zip(scale, offset)]
+    return u * scale if offset is None else u * scale + offset
+
+
 class Scaling:
     """Per-target ``scale`` and ``offset`` of one unit curve: lists of floats (``offset`` None when every
     offset is 0), which a caller may replace (not change in place); ``values`` notices."""
@@ -98,15 +108,10 @@ class Scaling:
     def values(self, u):
         """Every target's value at the unit value ``u``."""
         scale, offset = self.scale, self.offset
-        n = len(scale)
-        if n == 1:
-            return [u * scale[0]] if offset is None else [u * scale[0] + offset[0]]
-        if n < ARRAY_FROM:
-            if offset is None:
-                return [u * s for s in scale]
-            return [u * s + o for s, o in zip(scale, offset)]
+        if len(scale) < ARRAY_FROM:
+            return scaled(u, scale, offset)
         scale, offset = self.arrays()
-        return (scale * u).tolist() if offset is None else (scale * u + offset).tolist()
+        return scaled(u, scale, offset).tolist()
 
     def arrays(self):
         """``(scale, offset)`` as float64 arrays (offset None when every offset is 0), made once for the lists."""

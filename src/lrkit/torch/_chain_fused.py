@@ -27,7 +27,7 @@ from itertools import repeat
 
 import numpy as np
 
-from .._scaling import ARRAY_FROM, Scaling
+from .._scaling import ARRAY_FROM, Scaling, scale_through, scaled
 from ._scheduler import LRScheduler
 from ._step import _drain
 
@@ -119,12 +119,9 @@ class FusedChain:
             _, h, k, u, previous = step
             anchors = h.initial.offset
             if x != h.written[0]:  # changed since the member's write: its rebase
-                if anchors is None:
-                    scale = x / previous
-                    v = u * scale
-                else:
-                    scale = (x - anchors[0]) / previous
-                    v = u * scale + anchors[0]
+                a = None if anchors is None else anchors[0]
+                scale = scale_through(x, previous, a)
+                v = scaled(u, scale, a)
             elif u == previous:  # untouched, the same unit value: the member writes nothing
                 done.append((m, h, k, u, _SAME, x))
                 continue
@@ -163,25 +160,16 @@ class FusedChain:
             differ = [x[0] != written[0]] if n == 1 else list(map(_ne, x, written))
             anchors = h.initial.offset
             if all(differ):  # every group changed since the member's write: its rebase
-                if anchors is None:
-                    scale = [x[0] / previous] if n == 1 else [v / previous for v in x]
-                else:
-                    scale = [(v - a) / previous for v, a in zip(x, anchors)]
+                scale = scale_through(x, previous, anchors)
             elif any(differ):  # some groups changed: those rebased, the others at their scale
-                offsets = repeat(0.0) if anchors is None else anchors
-                scale = [(v - a) / previous if d else s
-                         for v, a, d, s in zip(x, offsets, differ, h.scaling.scale)]
+                scale = [r if d else s for r, d, s in zip(scale_through(x, previous, anchors), differ,
+                                                           h.scaling.scale)]
             elif u == previous:  # untouched, the same unit value: the member writes nothing
                 done.append((_SAME, x))
                 continue
             else:  # untouched: the member's values at its scale
                 scale = None
-            if scale is None:
-                values = h.scaling.values(u)
-            elif anchors is None:
-                values = [u * scale[0]] if n == 1 else [u * s for s in scale]
-            else:
-                values = [u * s + o for s, o in zip(scale, anchors)]
+            values = h.scaling.values(u) if scale is None else scaled(u, scale, anchors)
             for v in values:
                 if not 0.0 <= v < _INF:
                     return False
@@ -217,20 +205,15 @@ class FusedChain:
             anchors = h.initial.offset
             a = None if anchors is None else self._array(anchors)
             if differ.all():  # every group changed since the member's write: its rebase
-                scale = x / previous if a is None else (x - a) / previous
+                scale = scale_through(x, previous, a)
             elif differ.any():  # some groups changed: those rebased, the others at their scale
-                rebased = x / previous if a is None else (x - a) / previous
-                scale = np.where(differ, rebased, h.scaling.arrays()[0])
+                scale = np.where(differ, scale_through(x, previous, a), h.scaling.arrays()[0])
             elif u == previous:  # untouched, the same unit value: the member writes nothing
                 done.append((_SAME, x))
                 continue
             else:  # untouched: the member's values at its scale
                 scale = None
-                values = h.scaling.arrays()[0] * u
-            if scale is not None:
-                values = scale * u
-            if a is not None:
-                values = values + a
+            values = scaled(u, h.scaling.arrays()[0] if scale is None else scale, a)
             if not (values.min() >= 0.0 and values.max() < _INF):  # (NaN: the minimum is NaN)
                 return False
             done.append((scale, values))

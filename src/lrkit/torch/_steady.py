@@ -38,7 +38,7 @@ def one_tensor_step(h, groups, t):
     if h.rebased and u == 0.0:  # (at its anchor a rebased closed form forgets the edit: ``advance``)
         return None
     s = h.scaling
-    v = u * s.scale[0] if s.offset is None else u * s.scale[0] + s.offset[0]
+    v = s.value(0, u)
     if not 0.0 <= v < _INF:
         raise h.refusal(Refused(0, v), t) from None
     c.fill_(v)  # (an in-place op: the tensor's version counter + 1)

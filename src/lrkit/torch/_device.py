@@ -25,6 +25,7 @@ import torch
 from .._base import require_non_negative
 from .._errors import LrkitValueError
 from .._namespace import namespace
+from ._pickling import device_state, restore_device
 
 _get_lr = operator.itemgetter("lr")
 
@@ -132,3 +133,5 @@ class DeviceSchedule:
 
     def last_values(self):
         return self.buffer.tolist()
+
+    __getstate__, __setstate__ = device_state, restore_device  # (``_pickling``)

@@ -16,6 +16,7 @@ from .._errors import LrkitTypeError, LrkitValueError, excerpt
 from .._shapes import constant
 from .._spec import as_schedule
 from ..monitor import Closing, Recorder, key_label
+from ._pickling import WatchedUpdate, refuse_monitor
 from ._step_order import _hook_target, schedulers_of
 
 _KEYS = ("lr", "momentum", ("betas", 0), ("betas", 1), "weight_decay")
@@ -178,6 +179,7 @@ class Monitor(Closing):
             monitor._stepped = False
             return result
 
+        update = WatchedUpdate(scaler, update)  # (a copy of the scaler is not watched: ``_pickling``)
         scaler.update = update
         self.scaler = (scaler, update)
 
@@ -225,6 +227,9 @@ class Monitor(Closing):
                 del scaler.update
             self.scaler = None
         self.recorder.close()
+
+    def __reduce_ex__(self, protocol):  # (open log files and a hook: lrkit's error, ``_pickling``)
+        refuse_monitor(self)
 
     def __repr__(self):
         return f"Monitor({type(self.optimizer).__name__}, step={self.step}, keys={[key_label(k) for k in self.keys]})"

@@ -17,6 +17,7 @@ from ._arguments import as_float, check_optimizer, copy_config, copy_of, integer
 from ._loading import (check_state, check_values, each, fields, integer as integer_rule, optional, private_copy, real,
                        state_error, unchanged_on_error)
 from ._step import CHAIN, CLOSED, INITIAL, Hyperparameter, key_name
+from ._pickling import restore_scheduler, scheduler_state
 from ._steady import one_tensor_step
 from ._step_order import check_order, register_scheduler, watch
 from ._replan import (anchor, check_drop_in_policy, config_changes, plan_rule, plan_state, planned, record, refuse,
@@ -427,6 +428,9 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
 
     def _load_extra(self, state):
         """Class-specific state besides the constructor arguments."""
+
+    # ---- pickle and deepcopy (``_pickling``: the hooks and caches of this process rebuilt, no code pickled) ----
+    __getstate__, __setstate__ = scheduler_state, restore_scheduler
 
     def __repr__(self):
         return f"{type(self).__name__}(last_epoch={self.last_epoch})"

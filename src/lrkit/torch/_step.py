@@ -32,6 +32,7 @@ from .._shapes import cyclic
 from .._scaling import ARRAY_FROM, Scaling, scale_through
 from ._arguments import as_float
 from ._loading import excerpt
+from ._pickling import hyperparameter_state, restore_hyperparameter
 
 #: ``advance`` modes: a step; step 0 (rebase on groups not at their base value); the closed form.
 CHAIN, INITIAL, CLOSED = "chain", "initial", "closed"
@@ -753,6 +754,8 @@ class Hyperparameter:
                 and self.last_values == other.last_values)
 
     __hash__ = None
+
+    __getstate__, __setstate__ = hyperparameter_state, restore_hyperparameter  # (``_pickling``: no code pickled)
 
     def __repr__(self):
         return f"Hyperparameter({key_name(self.key)!r}, t={self.time!r}, values={self.last_values!r})"

@@ -173,15 +173,15 @@ def test_a_new_floor_is_followed_per_group():
 
 # ---- what cannot be re-anchored ------------------------------------------------------------------------
 def _refusals():
-    def sequential(o):
-        return K.SequentialLR(o, [K.LinearLR(o, total_iters=5), K.ExponentialLR(o, gamma=0.9)], milestones=[5])
+    def sequential(o):  # (a SequentialLR of drop-ins with plans re-anchors: tests/test_plan_composites.py)
+        return K.SequentialLR(o, [K.LinearLR(o, total_iters=5), K.LambdaLR(o, lambda k: 0.9 ** k)], milestones=[5])
 
     return {
         "LambdaLR": (lambda o: K.LambdaLR(o, lambda k: 0.9 ** k), "function"),
         "MultiplicativeLR": (lambda o: K.MultiplicativeLR(o, lambda k: 0.99), "function"),
         "ReduceLROnPlateau": (lambda o: K.ReduceLROnPlateau(o), "metric"),
         "SWALR": (lambda o: K.SWALR(o, swa_lr=0.05), "anneals from the LR"),
-        "SequentialLR": (sequential, "other schedulers"),
+        "SequentialLR": (sequential, "LambdaLR.*function"),
         "ChainedScheduler": (lambda o: K.ChainedScheduler([K.StepLR(o, 10), K.ExponentialLR(o, gamma=0.9)]),
                              "other schedulers"),
     }

@@ -8,6 +8,8 @@ from torch.optim import lr_scheduler as torch_lr_scheduler
 from .._errors import LrkitValueError
 from ._arguments import group_values, integer, last_epoch_argument, plain_value
 from ._chain_fused import fused_chain
+from ._composite_replan import (check_composite_policy, load_members, milestones_policy, repositioned,
+                                sequential_smooth)
 from ._loading import check_state, each, fields, real, state_error
 from ._loading import integer as integer_rule
 from ._scheduler import STATE_FORMAT, LRScheduler
@@ -32,8 +34,11 @@ def check_members(cls_name, optimizer, schedulers):
 class _Composite:
     """Loading for schedulers made of schedulers: every sub-state loads, and only the values of the
     scheduler that drives the optimizer now (``_driving()``) go into it (see
-    ``LRScheduler.load_state_dict``). The argument is not modified."""
-    _no_smooth = "it is made of other schedulers, whose plans it does not re-anchor"
+    ``LRScheduler.load_state_dict``). The argument is not modified. ``on_change`` reaches the members
+    (``_composite_replan``)."""
+
+    def _check_policy(self, on_change):
+        return check_composite_policy(on_change, self)
 
     def _owns(self, groups):
         driving = self._driving()
@@ -41,6 +46,8 @@ class _Composite:
 
     def _adopt(self, groups, ours):
         driving = self._driving()
+        if self.__dict__.pop("_members_changed", False):  # a changed plan's values go into every group
+            ours = {key: [True] * len(flags) for key, flags in driving._owns(groups).items()}
         if hasattr(driving, "_adopt"):
             driving._adopt(groups, ours)
 
@@ -149,13 +156,19 @@ class SequentialLR(_Composite, LRScheduler, torch_lr_scheduler.SequentialLR):
 
     def _load(self, state):
         subs = state.pop("_schedulers", [])
+        policy = self.__dict__.get("_on_change_now")
+        if policy == "smooth":  # the whole plan re-anchored, each member following it from its milestone
+            return sequential_smooth(self, state, subs)
         self.last_epoch = state.get("last_epoch", self.last_epoch)
-        if "_milestones" in state:
-            self._milestones = list(state["_milestones"])
-        for s, sub in zip(self._schedulers, subs):
-            s._load(sub) if hasattr(s, "_load") else s.load_state_dict(sub)
-        if "_last_lr" in state:
+        saved = state.get("_milestones")
+        self._milestones = milestones_policy(self, saved, policy)
+        if saved is not None and list(saved) != self._milestones:  # (the new milestones: each member's position)
+            subs = repositioned(subs, self._milestones, self.last_epoch)
+        load_members(self, subs, policy)
+        if "_last_lr" in state and not self.__dict__.get("_members_changed"):
             self._last_lr = state["_last_lr"]
+        else:
+            self._last_lr = self._active().get_last_lr()
 
 
 class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedScheduler):
@@ -205,7 +218,6 @@ class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedSchedu
         return self._schedulers[-1]
 
     def _load(self, state):
-        for s, sub in zip(self._schedulers, state.pop("_schedulers", [])):
-            s._load(sub) if hasattr(s, "_load") else s.load_state_dict(sub)
+        load_members(self, state.pop("_schedulers", []), self.__dict__.get("_on_change_now"))
         if "_last_lr" in state:
             self._last_lr = state["_last_lr"]

@@ -48,6 +48,8 @@ def check_drop_in_policy(on_change, scheduler):
         raise LrkitValueError(f"on_change must be one of None (torch's rule, with a warning), 'raise', 'keep', "
                               f"'new', 'smooth', got {excerpt(on_change)}")
     cls = scheduler if isinstance(scheduler, type) else type(scheduler)
+    if not isinstance(scheduler, type) and hasattr(scheduler, "_check_policy"):  # (a composite: its members decide)
+        return scheduler._check_policy(on_change)
     if on_change == "smooth" and cls._no_smooth:
         raise LrkitValueError(f"{cls.__name__} cannot take on_change='smooth': {cls._no_smooth}. Choose "
                               f"on_change='keep', 'new' or 'raise', or use lrkit.torch.ScheduleLR with a schedule")

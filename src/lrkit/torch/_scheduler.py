@@ -399,8 +399,9 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         started = self.last_epoch >= 0
         t = self._time(self.last_epoch) if started else None
         for h in self._hyperparameters or []:
-            own = saved.get(key_name(h.key)) if re_anchor is None else None  # (a new plan: not the saved rebase)
-            torch_values = (last if own is None and re_anchor is None and h.key == "lr" and isinstance(last, list)
+            fresh = re_anchor is not None or (changes and policy == "new")  # (a new plan: not the saved rebase)
+            own = saved.get(key_name(h.key)) if not fresh else None
+            torch_values = (last if own is None and not fresh and h.key == "lr" and isinstance(last, list)
                             and len(last) == h.n_groups else None)  # a torch state_dict: its last LRs
             h.restore(groups, own, t, h.unit_values(t) if started else None, torch_values)
         if self._hyperparameters and started:

@@ -211,18 +211,18 @@ def test_chained_takes_keep_and_raise_and_refuses_new_and_smooth_naming_itself()
 
 
 @pytest.mark.parametrize("members, why", [
-    (lambda o: [K.LinearLR(o, total_iters=5), K.LambdaLR(o, lambda k: 0.9 ** k)], "member 1 .*LambdaLR.*function"),
-    (lambda o: [K.LinearLR(o, total_iters=5), K.OneCycleLR(o, 0.1, total_steps=100)],
+    (lambda o, n: [K.LinearLR(o, total_iters=5), K.LambdaLR(o, lambda k: 0.9 ** k)], "member 1 .*LambdaLR.*function"),
+    (lambda o, n: [K.LinearLR(o, total_iters=5), K.OneCycleLR(o, 0.1, total_steps=n)],
      "members drive different hyperparameters"),
 ])
 def test_a_sequence_it_cannot_reanchor_is_refused_and_changes_nothing(members, why):
-    def build():
+    def build(n):
         opt = _opt()
-        return opt, K.SequentialLR(opt, members(opt), [5])
+        return opt, K.SequentialLR(opt, members(opt, n), [5])
 
-    old_opt, old = build()
+    old_opt, old = build(100)
     _run(old_opt, old, AT)
-    opt, sched = build()
+    opt, sched = build(200)
     before = (_groups(opt), sched.state_dict())
     with pytest.raises(LrkitValueError, match=f"SequentialLR cannot take on_change='smooth': .*{why}"):
         sched.load_state_dict(old.state_dict(), on_change="smooth")
@@ -242,3 +242,37 @@ def test_a_drop_in_taking_new_arguments_takes_their_anchor_too():
     _close([g["lr"] for g in opt.param_groups], [s(AT) for s in new_plan])
     for k, lrs in enumerate(_run(opt, sched, 50), start=AT + 1):
         _close(lrs, [s(k) for s in new_plan])
+
+
+def test_the_constructors_policy_applies_to_a_trainers_plain_load():
+    """Lightning, the HF Trainer and Accelerate call ``load_state_dict(state)``: the composite's keyword-only
+    ``on_change`` decides."""
+    classes, old_args, old_ms, new_args, new_ms = CASES["warmup-cosine-longer"]
+    _, old = _trained(classes, old_args, old_ms)
+    opt, sched = _build(K, classes, new_args, new_ms, on_change="smooth")
+    opt2, explicit = _build(K, classes, new_args, new_ms)
+    sched.load_state_dict(old.state_dict())
+    explicit.load_state_dict(old.state_dict(), on_change="smooth")
+    assert sched.get_last_lr() == explicit.get_last_lr()
+    assert _run(opt, sched, 60) == _run(opt2, explicit, 60)
+    with pytest.raises(LrkitValueError, match="ChainedScheduler cannot take on_change='smooth'"):
+        K.ChainedScheduler([K.StepLR(opt, 10)], on_change="smooth")
+    with pytest.raises(LrkitValueError, match="on_change must be one of .*got 'smoothly'"):
+        _build(K, classes, new_args, new_ms, on_change="smoothly")
+
+
+def test_smooth_without_a_change_is_a_plain_load_keeping_a_hand_edit():
+    classes, old_args, old_ms, _, _ = CASES["three-members"]
+    old_opt, old = _trained(classes, old_args, old_ms)
+    for g in old_opt.param_groups:  # a hand edit the chainable member rebases on
+        g["lr"] *= 0.5
+    _run(old_opt, old, 5)
+    states = []
+    for policy in ("smooth", "keep"):
+        opt, sched = _build(K, classes, old_args, old_ms)
+        opt.load_state_dict(old_opt.state_dict())
+        sched.load_state_dict(old.state_dict(), on_change=policy)
+        states.append((sched.state_dict(), _run(opt, sched, 40)))
+    assert states[0] == states[1]
+    assert "plan" not in states[0][0]["_schedulers"][1]["lrkit"]
+    assert states[0][1] == _run(old_opt, old, 40)

@@ -8,8 +8,8 @@ from torch.optim import lr_scheduler as torch_lr_scheduler
 from .._errors import LrkitValueError
 from ._arguments import group_values, integer, last_epoch_argument, plain_value
 from ._chain_fused import fused_chain
-from ._composite_replan import (check_composite_policy, load_members, milestones_policy, repositioned,
-                                sequential_smooth)
+from ._composite_replan import (CHAIN_REFUSES, check_composite_policy, load_members, milestones_policy, plan_changed,
+                                repositioned, sequential_smooth)
 from ._loading import check_state, each, fields, real, state_error
 from ._loading import integer as integer_rule
 from ._scheduler import STATE_FORMAT, LRScheduler
@@ -75,7 +75,7 @@ class SequentialLR(_Composite, LRScheduler, torch_lr_scheduler.SequentialLR):
     """torch's SequentialLR: ``schedulers[i]`` from ``milestones[i-1]`` on, each on its own clock (the
     core's ``sequence``): at a milestone the next scheduler starts from its closed form at 0."""
 
-    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1, *, on_change=None):
         if len(schedulers) < 1:
             raise ValueError(f"{self.__class__.__name__} expects at least one scheduler, but got no scheduler.")
         check_members(self.__class__.__name__, optimizer, schedulers)
@@ -90,6 +90,7 @@ class SequentialLR(_Composite, LRScheduler, torch_lr_scheduler.SequentialLR):
                 raise LrkitValueError(f"milestones must be strictly increasing, got {ms!r}")
         self._schedulers = list(schedulers)
         self._milestones = ms
+        self.on_change = check_composite_policy(on_change, self)
         self.last_epoch = last_epoch_argument(last_epoch) + 1
         self.optimizer = optimizer
         self._hyperparameters = None
@@ -157,7 +158,7 @@ class SequentialLR(_Composite, LRScheduler, torch_lr_scheduler.SequentialLR):
     def _load(self, state):
         subs = state.pop("_schedulers", [])
         policy = self.__dict__.get("_on_change_now")
-        if policy == "smooth":  # the whole plan re-anchored, each member following it from its milestone
+        if policy == "smooth" and plan_changed(self, state, subs):  # the whole plan re-anchored (``_composite_replan``)
             return sequential_smooth(self, state, subs)
         self.last_epoch = state.get("last_epoch", self.last_epoch)
         saved = state.get("_milestones")
@@ -175,14 +176,16 @@ class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedSchedu
     """torch's ChainedScheduler: every scheduler steps at every step. lrkit's chainable drop-ins rebase
     on each other's changes, so the product is torch's; a chain of them steps in one pass where nobody
     else wrote into the groups (``_chain_fused``: the same values)."""
+    _refuses = CHAIN_REFUSES  # (the policies it cannot apply, and why: ``_composite_replan``)
 
-    def __init__(self, schedulers, optimizer=None):
+    def __init__(self, schedulers, optimizer=None, *, on_change=None):
         if len(schedulers) < 1:
             raise ValueError(
                 f"{self.__class__.__name__} expects at least one scheduler to be chained, but got no scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
         check_members(self.__class__.__name__, optimizer, schedulers)
         self._schedulers = list(schedulers)
+        self.on_change = check_composite_policy(on_change, self)
         self.optimizer = optimizer
         self._hyperparameters = None
         self._last_lr = group_values(self._schedulers[-1].optimizer)

@@ -23,14 +23,16 @@ import copy
 import logging
 import warnings
 
-from .._errors import LrkitError, LrkitValueError
+from .._errors import LrkitError, LrkitValueError, excerpt
 from .._combinators import sequence
 from .._plans import replan
 from .._warps import shift
-from ._replan import DROP_IN_POLICIES, PlanChangedWarning, describe_changes  # noqa: F401
+from ._replan import DROP_IN_POLICIES, PlanChangedWarning, config_changes, describe_changes
 from ._step import affine, key_name
+from ._step_order import SCHEDULERS
 
-_CHAIN_REFUSES = {
+#: the policies ``ChainedScheduler`` refuses, and why (its ``_refuses``)
+CHAIN_REFUSES = {
     "new": "each member saves the scale its predecessors' product gave it; a member's new curve would leave "
            "the others' saved scales stale",
     "smooth": "it is made of other schedulers whose curves multiply, each rebasing on the one before; a rejoin "
@@ -42,11 +44,12 @@ def check_composite_policy(on_change, composite):
     """``on_change`` if the composite takes it; lrkit's error naming the class and why otherwise."""
     if on_change not in DROP_IN_POLICIES:
         raise LrkitValueError(f"on_change must be one of None (torch's rule, with a warning), 'raise', 'keep', "
-                              f"'new', 'smooth', got {on_change!r}")
+                              f"'new', 'smooth', got {excerpt(on_change)}")
     name = type(composite).__name__
-    if name == "ChainedScheduler" and on_change in _CHAIN_REFUSES:
-        raise LrkitValueError(f"ChainedScheduler cannot take on_change={on_change!r}: {_CHAIN_REFUSES[on_change]}. "
-                              f"Choose on_change='keep' or 'raise', or use lrkit.torch.ScheduleLR with a schedule")
+    refused = getattr(composite, "_refuses", {})
+    if on_change in refused:
+        raise LrkitValueError(f"{name} cannot take on_change={on_change!r}: {refused[on_change]}. Choose "
+                              f"on_change='keep' or 'raise', or use lrkit.torch.ScheduleLR with a schedule")
     if on_change == "smooth":
         for i, s in enumerate(composite._schedulers):
             reason = getattr(type(s), "_no_smooth", "it is not an lrkit drop-in")
@@ -144,6 +147,15 @@ def _plans(members, milestones):
                     for g in range(len(curves[0][track]))] for track in tracks}
 
 
+def plan_changed(composite, state, subs):
+    """Do the saved milestones or a member's saved arguments differ from the composite's?"""
+    saved = state.get("_milestones")
+    if saved is not None and list(saved) != list(composite._milestones):
+        return True
+    return any(isinstance(sub, dict) and hasattr(s, "_config") and s._hyperparameters is not None
+               and config_changes(s, sub) for s, sub in zip(composite._schedulers, subs))
+
+
 def sequential_smooth(composite, state, subs):
     """``SequentialLR._load`` under ``"smooth"`` (see the module docstring); ``state`` without its members."""
     members, k = composite._schedulers, state.get("last_epoch", composite.last_epoch)
@@ -153,6 +165,7 @@ def sequential_smooth(composite, state, subs):
     saved_members = []
     for s, sub in zip(members, subs):  # the saved plan: the saved states in copies of the members
         shadow = copy.deepcopy(s, dict(keep))
+        SCHEDULERS.get(composite.optimizer, {}).pop(shadow, None)  # (a shadow: never the monitor's plan)
         shadow._on_change_now = "keep"
         shadow._load(copy.deepcopy(sub))
         saved_members.append(shadow)

@@ -276,3 +276,49 @@ def test_smooth_without_a_change_is_a_plain_load_keeping_a_hand_edit():
     assert states[0] == states[1]
     assert "plan" not in states[0][0]["_schedulers"][1]["lrkit"]
     assert states[0][1] == _run(old_opt, old, 40)
+
+
+# ---- through Lightning: a SequentialLR built with on_change="smooth", resumed from a real checkpoint ----------
+def test_lightning_resumes_a_sequence_built_with_smooth(tmp_path):
+    pl = pytest.importorskip("lightning.pytorch")
+    first_steps, total = 10, 24
+
+    def sequence(opt, T_max):
+        members = [K.LinearLR(opt, start_factor=0.5, total_iters=4), K.CosineAnnealingLR(opt, T_max=T_max)]
+        return K.SequentialLR(opt, members, [4], on_change="smooth")
+
+    class Tiny(pl.LightningModule):
+        def __init__(self, T_max):
+            super().__init__()
+            torch.manual_seed(0)
+            self.net, self.T_max, self.trace = torch.nn.Linear(3, 1), T_max, []
+
+        def training_step(self, batch, batch_idx):
+            x, y = batch
+            return torch.nn.functional.mse_loss(self.net(x), y)
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.net.parameters(), lr=1.0)
+            opt.register_step_pre_hook(lambda o, a, k: self.trace.append(o.param_groups[0]["lr"]))
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sequence(opt, self.T_max), "interval": "step"}}
+
+    x = torch.randn(60, 3, generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=2)
+    kwargs = dict(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                  enable_model_summary=False, num_sanity_val_steps=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        first = pl.Trainer(max_steps=first_steps, **kwargs)
+        first.fit(Tiny(16), loader)
+        path = str(tmp_path / "ten.ckpt")
+        first.save_checkpoint(path)
+        resumed = Tiny(36)
+        warnings.simplefilter("error", PlanChangedWarning)
+        pl.Trainer(max_steps=total, **kwargs).fit(resumed, loader, ckpt_path=path)
+    old = schedule_of(T.SequentialLR((o := _opt(1)), [T.LinearLR(o, 0.5, total_iters=4), T.CosineAnnealingLR(o, 16)],
+                                     [4]))[0]
+    new = schedule_of(T.SequentialLR((o := _opt(1)), [T.LinearLR(o, 0.5, total_iters=4), T.CosineAnnealingLR(o, 36)],
+                                     [4]))[0]
+    expected = lrkit.rejoin(old, new, at=first_steps)
+    _close(resumed.trace, [expected(k) / 0.1 for k in range(first_steps, total)])  # (_opt(1)'s LR is 0.1)

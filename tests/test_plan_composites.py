@@ -186,15 +186,21 @@ def test_a_member_built_with_a_policy_keeps_it_inside_a_sequence():
     _close([g["lr"] for g in opt.param_groups], [s(AT) for s in new_plan])
 
 
+def _resumed(build, old_argument, new_argument):
+    """A scheduler trained ``AT`` updates under ``build(old_argument)``, and a new one under ``build(new_argument)``
+    with what its optimizer and state hold before a load."""
+    old_opt, old = build(old_argument)
+    _run(old_opt, old, AT)
+    opt, sched = build(new_argument)
+    return old, opt, sched, (_groups(opt), sched.state_dict())
+
+
 def test_chained_takes_keep_and_raise_and_refuses_new_and_smooth_naming_itself():
     def chain(step_size):
         opt = _opt()
         return opt, K.ChainedScheduler([K.StepLR(opt, step_size, 0.5), K.ExponentialLR(opt, 0.97)])
 
-    old_opt, old = chain(10)
-    _run(old_opt, old, AT)
-    opt, sched = chain(20)
-    before = (_groups(opt), sched.state_dict())
+    old, opt, sched, before = _resumed(chain, 10, 20)
     with pytest.raises(LrkitValueError, match=r"StepLR.*changed on resume at step 30.*step_size 10 -> 20"):
         sched.load_state_dict(old.state_dict(), on_change="raise")
     assert (_groups(opt), sched.state_dict()) == before
@@ -206,8 +212,6 @@ def test_chained_takes_keep_and_raise_and_refuses_new_and_smooth_naming_itself()
         warnings.simplefilter("error")
         sched.load_state_dict(old.state_dict(), on_change="keep")
     assert sched._schedulers[0].step_size == 10
-    _run(old_opt, old, 50)
-    _run(opt, sched, 50)  # (optimizer not restored: the chain rebases on what the groups hold, as before)
 
 
 @pytest.mark.parametrize("members, why", [
@@ -220,10 +224,7 @@ def test_a_sequence_it_cannot_reanchor_is_refused_and_changes_nothing(members, w
         opt = _opt()
         return opt, K.SequentialLR(opt, members(opt, n), [5])
 
-    old_opt, old = build(100)
-    _run(old_opt, old, AT)
-    opt, sched = build(200)
-    before = (_groups(opt), sched.state_dict())
+    old, opt, sched, before = _resumed(build, 100, 200)
     with pytest.raises(LrkitValueError, match=f"SequentialLR cannot take on_change='smooth': .*{why}"):
         sched.load_state_dict(old.state_dict(), on_change="smooth")
     assert (_groups(opt), sched.state_dict()) == before

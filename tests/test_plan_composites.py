@@ -258,6 +258,9 @@ def test_the_constructors_policy_applies_to_a_trainers_plain_load():
     assert _run(opt, sched, 60) == _run(opt2, explicit, 60)
     with pytest.raises(LrkitValueError, match="ChainedScheduler cannot take on_change='smooth'"):
         K.ChainedScheduler([K.StepLR(opt, 10)], on_change="smooth")
+    with pytest.raises(LrkitValueError, match=r"ChainedScheduler cannot take its member 1 \(StepLR\) built with "
+                                              r"on_change='new': .*saved scales stale"):
+        K.ChainedScheduler([K.ExponentialLR(opt, 0.9), K.StepLR(opt, 10, on_change="new")])
     with pytest.raises(LrkitValueError, match="on_change must be one of .*got 'smoothly'"):
         _build(K, classes, new_args, new_ms, on_change="smoothly")
 

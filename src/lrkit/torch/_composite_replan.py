@@ -50,6 +50,11 @@ def check_composite_policy(on_change, composite):
     if on_change in refused:
         raise LrkitValueError(f"{name} cannot take on_change={on_change!r}: {refused[on_change]}. Choose "
                               f"on_change='keep' or 'raise', or use lrkit.torch.ScheduleLR with a schedule")
+    for i, s in enumerate(composite._schedulers):  # (a member's own policy applies where the composite has none)
+        own = getattr(s, "on_change", None)
+        if own in refused:
+            raise LrkitValueError(f"{name} cannot take its member {i} ({type(s).__name__}) built with "
+                                  f"on_change={own!r}: {refused[own]}. Build the member with 'keep' or 'raise'")
     if on_change == "smooth":
         for i, s in enumerate(composite._schedulers):
             reason = getattr(type(s), "_no_smooth", "it is not an lrkit drop-in")

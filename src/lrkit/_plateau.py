@@ -173,12 +173,13 @@ class plateau(Controller):
 
     def _specialize(self):
         object.__setattr__(self, "_rule", self._improvement_rule())
+        object.__setattr__(self, "advance", self._advance())
         object.__setattr__(self, "update", self._fast_update())
 
-    def __getstate__(self):  # the per-epoch function is rebuilt, not pickled
+    def __getstate__(self):  # the per-epoch functions are rebuilt, not pickled
         state = dict(self.__dict__)
-        state.pop("_rule", None)
-        state.pop("update", None)
+        for name in ("_rule", "advance", "update"):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state):
@@ -189,7 +190,7 @@ class plateau(Controller):
     def _improvement_rule(self):
         """The improvement test as four numbers ``(s, a, a_negative, b)``, computed here only: ``metric``
         improves on ``best`` when ``metric * s < best * a - b``, with ``a_negative`` for ``a`` where
-        ``best < 0`` (``is_better`` and the per-epoch closure evaluate it).
+        ``best < 0`` (``is_better`` and ``advance`` evaluate it).
 
         Mode "max" is mode "min" on the negated metric: ``s = 1`` ("min") or ``-1`` ("max");
         ``(a, b) = (1 - threshold, 0)`` ("rel") or ``(1, threshold)`` ("abs"), ``a`` negated in mode "max";
@@ -208,28 +209,38 @@ class plateau(Controller):
             return s, a, a, 0.0
         return s, a, (1.0 + threshold if self.mode == "min" else -(1.0 - threshold)), 0.0
 
-    def _fast_update(self):
-        """``update`` for the common call (a PlateauState and a finite python float) as one closure with
-        the rules in locals (the improvement test inline: it is most of the work); anything else goes to
-        the general method."""
-        general = functools.partial(plateau.update, self)
+    def _advance(self):
+        """The decision rule, the one place it is written: a function of plain numbers
+        ``advance(best, bad_epochs, cooldown_left, metric) -> (best, bad_epochs, cooldown_left, reduced)``
+        for one epoch's ``metric`` (a float; NaN counts as an epoch without improvement). ``update`` is
+        built on it; a drop-in that keeps the numbers as its own attributes calls it directly."""
         s, a, a_negative, b = self._rule
-        patience, cooldown, new, State = self.patience, self.cooldown, _new_state, PlateauState
+        patience, cooldown = self.patience, self.cooldown
 
-        def update(state, metric):
-            if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
-                return general(state, metric)
-            best, bad, cooldown_left, epochs, reductions = state
+        def advance(best, bad, cooldown_left, metric):
             if metric * s < best * (a if best >= 0.0 else a_negative) - b:  # is_better(metric, best)
                 best, bad = metric, 0
             else:
                 bad += 1
             if cooldown_left > 0:
                 cooldown_left -= 1
-                bad = 0
+                bad = 0  # bad epochs in a cooldown do not count
             if bad > patience:
-                return new(State, (best, 0, cooldown, epochs + 1, reductions + 1))
-            return new(State, (best, bad, cooldown_left, epochs + 1, reductions))
+                return best, 0, cooldown, True
+            return best, bad, cooldown_left, False
+        return advance
+
+    def _fast_update(self):
+        """``update`` for the common call (a PlateauState and a finite python float) as one closure around
+        ``advance``; anything else goes to the general method."""
+        general = functools.partial(plateau.update, self)
+        advance, new, State = self.advance, _new_state, PlateauState
+
+        def update(state, metric):
+            if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
+                return general(state, metric)
+            best, bad, cooldown_left, reduced = advance(state[0], state[1], state[2], metric)
+            return new(State, (best, bad, cooldown_left, state[3] + 1, state[4] + reduced))
 
         update.__doc__ = plateau.update.__doc__
         return update
@@ -260,30 +271,16 @@ class plateau(Controller):
                 except (TypeError, ValueError):
                     raise LrkitTypeError(f"metric must be a real number, got {excerpt(metric)}") from None
             metric = float(metric)
-        best, bad = state[0], state[1]
-        if -_INF < metric < _INF:
-            better = self.is_better(metric, best)
-        elif self.nonfinite == "raise":
-            raise LrkitValueError(
-                f"metric must be finite, got {excerpt(metric)} (plateau nonfinite='raise'; nonfinite='bad' counts "
-                f"it as an epoch without improvement, nonfinite='ignore' skips it)")
-        elif self.nonfinite == "ignore":
-            return state
-        else:
-            better = False
-        if better:
-            best, bad = metric, 0
-        else:
-            bad += 1
-        _, _, cooldown_left, epochs, reductions = state
-        if cooldown_left > 0:
-            cooldown_left -= 1
-            bad = 0  # bad epochs in a cooldown do not count
-        if bad > self.patience:
-            reductions += 1
-            cooldown_left = self.cooldown
-            bad = 0
-        return _new_state(PlateauState, (best, bad, cooldown_left, epochs + 1, reductions))
+        if not -_INF < metric < _INF:
+            if self.nonfinite == "raise":
+                raise LrkitValueError(
+                    f"metric must be finite, got {excerpt(metric)} (plateau nonfinite='raise'; nonfinite='bad' "
+                    f"counts it as an epoch without improvement, nonfinite='ignore' skips it)")
+            if self.nonfinite == "ignore":
+                return state
+            metric = math.nan  # "bad": never an improvement, never the best
+        best, bad, cooldown_left, reduced = self.advance(state[0], state[1], state[2], metric)
+        return _new_state(PlateauState, (best, bad, cooldown_left, state[3] + 1, state[4] + reduced))
 
     # ---- learning rates ----------------------------------------------------------------------
     def floor(self, group=0):

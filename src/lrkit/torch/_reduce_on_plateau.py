@@ -51,7 +51,7 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
                             threshold_mode=threshold_mode, cooldown=cooldown, eps=eps, nonfinite=nonfinite,
                             threshold_rule="torch")  # torch's relative rule, negative metrics included
         self.reduce = check_reduce(reduce)
-        self._state = self._ctl.init()
+        self._state = self._ctl.init()  # (five attributes: see ``_state``)
         self._tensor_groups = any(isinstance(g["lr"], torch.Tensor) for g in optimizer.param_groups)
         self.last_epoch = 0
         self._step_count = 0
@@ -69,20 +69,18 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
     threshold_mode = property(lambda self: self._ctl.threshold_mode)
     nonfinite = property(lambda self: self._ctl.nonfinite)
     mode_worse = property(lambda self: self._ctl.worst)
-    in_cooldown = property(lambda self: self._state.cooldown_left > 0)
+    in_cooldown = property(lambda self: self.cooldown_counter > 0)
 
-    def _state_property(name):
-        def get(self):
-            return getattr(self._state, name)
+    @property
+    def _state(self):
+        """The controller's state, made when read: the scheduler keeps its numbers as plain attributes, torch's
+        ``best``, ``num_bad_epochs`` and ``cooldown_counter`` (a hand edit of one is a change of state, as in
+        torch) and lrkit's ``_epochs`` and ``_reductions``, so that a step changes numbers, not a value."""
+        return PlateauState(self.best, self.num_bad_epochs, self.cooldown_counter, self._epochs, self._reductions)
 
-        def put(self, value):
-            self._state = self._state._replace(**{name: value})
-        return property(get, put)
-
-    best = _state_property("best")
-    num_bad_epochs = _state_property("bad_epochs")
-    cooldown_counter = _state_property("cooldown_left")
-    del _state_property
+    @_state.setter
+    def _state(self, state):
+        self.best, self.num_bad_epochs, self.cooldown_counter, self._epochs, self._reductions = state
 
     @property
     def controller(self):
@@ -105,31 +103,53 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
         current = metrics if type(metrics) is float else float(metrics)
         if self.reduce is not None and in_process_group():
             current = reduce_metric(current, self.reduce)
+        if epoch is not None or current - current != 0.0:  # (an epoch given, a non-finite metric)
+            return self._step_general(current, epoch)
+        # the common call: the controller's rule on the numbers this scheduler keeps (``_state``)
+        self.best, self.num_bad_epochs, self.cooldown_counter, reduced = self._ctl.advance(
+            self.best, self.num_bad_epochs, self.cooldown_counter, current)
+        self.last_epoch += 1
+        self._epochs += 1
+        if reduced:
+            self._reductions += 1
+            self._reduce_and_remember()
+        elif self._tensor_groups:
+            self._last_lr = [copy_of(g["lr"]) for g in self.optimizer.param_groups]
+        else:
+            groups = self.optimizer.param_groups
+            self._last_lr = [groups[0]["lr"]] if len(groups) == 1 else [g["lr"] for g in groups]
+
+    def _step_general(self, current, epoch):
+        """``step`` with an epoch given or a non-finite metric: through the controller's ``update``."""
         if epoch is None:
             epoch = self.last_epoch + 1
         else:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=3)
         before = self._state
         state = self._ctl.update(before, current)
         if state is before:  # nonfinite="ignore": nothing happened
             return
         self.last_epoch = epoch
         self._state = state
+        if state.reductions != before.reductions:
+            self._reduce_and_remember()
+            return
+        self._last_lr = [copy_of(g["lr"]) if self._tensor_groups else g["lr"] for g in self.optimizer.param_groups]
+
+    def _reduce_and_remember(self):
+        """A new reduction: each group's LR cut (torch's rule, ``plateau.reduce_all``), then ``_last_lr``."""
         groups = self.optimizer.param_groups
-        if state[4] != before[4]:  # a new reduction (4: PlateauState.reductions)
-            if len(groups) == 1 and not self._tensor_groups and len(self.min_lrs) == 1:
-                group = groups[0]
-                lr = group["lr"]
-                new = self._ctl.reduce_all((lr,), self.min_lrs)[0]
-                if new is not lr:
-                    group["lr"] = new
-                self._last_lr = [new]
-                return
-            self._reduce_lr(epoch)
+        if len(groups) == 1 and not self._tensor_groups and len(self.min_lrs) == 1:
+            group = groups[0]
+            lr = group["lr"]
+            new = self._ctl.reduce_all((lr,), self.min_lrs)[0]
+            if new is not lr:
+                group["lr"] = new
+            self._last_lr = [new]
+            return
+        self._reduce_lr()
         if self._tensor_groups:
             self._last_lr = [copy_of(g["lr"]) for g in groups]
-        elif len(groups) == 1:
-            self._last_lr = [groups[0]["lr"]]
         else:
             self._last_lr = [g["lr"] for g in groups]
 

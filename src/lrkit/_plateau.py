@@ -211,13 +211,14 @@ class plateau(Controller):
 
     def _advance(self):
         """The decision rule, the one place it is written: a function of plain numbers
-        ``advance(best, bad_epochs, cooldown_left, metric) -> (best, bad_epochs, cooldown_left, reduced)``
-        for one epoch's ``metric`` (a float; NaN counts as an epoch without improvement). ``update`` is
-        built on it; a drop-in that keeps the numbers as its own attributes calls it directly."""
+        ``advance(best, bad_epochs, cooldown_left, epochs, reductions, metric)`` -> the five numbers after one
+        epoch's ``metric`` (a float; NaN counts as an epoch without improvement), in ``PlateauState``'s
+        order. ``update`` is built on it; a drop-in that keeps the numbers as its own attributes calls it
+        directly."""
         s, a, a_negative, b = self._rule
         patience, cooldown = self.patience, self.cooldown
 
-        def advance(best, bad, cooldown_left, metric):
+        def advance(best, bad, cooldown_left, epochs, reductions, metric):
             if metric * s < best * (a if best >= 0.0 else a_negative) - b:  # is_better(metric, best)
                 best, bad = metric, 0
             else:
@@ -226,8 +227,8 @@ class plateau(Controller):
                 cooldown_left -= 1
                 bad = 0  # bad epochs in a cooldown do not count
             if bad > patience:
-                return best, 0, cooldown, True
-            return best, bad, cooldown_left, False
+                return best, 0, cooldown, epochs + 1, reductions + 1
+            return best, bad, cooldown_left, epochs + 1, reductions
         return advance
 
     def _fast_update(self):
@@ -239,8 +240,7 @@ class plateau(Controller):
         def update(state, metric):
             if type(metric) is not float or type(state) is not State or metric - metric != 0.0:
                 return general(state, metric)
-            best, bad, cooldown_left, reduced = advance(state[0], state[1], state[2], metric)
-            return new(State, (best, bad, cooldown_left, state[3] + 1, state[4] + reduced))
+            return new(State, advance(state[0], state[1], state[2], state[3], state[4], metric))
 
         update.__doc__ = plateau.update.__doc__
         return update
@@ -279,8 +279,7 @@ class plateau(Controller):
             if self.nonfinite == "ignore":
                 return state
             metric = math.nan  # "bad": never an improvement, never the best
-        best, bad, cooldown_left, reduced = self.advance(state[0], state[1], state[2], metric)
-        return _new_state(PlateauState, (best, bad, cooldown_left, state[3] + 1, state[4] + reduced))
+        return _new_state(PlateauState, self.advance(state[0], state[1], state[2], state[3], state[4], metric))
 
     # ---- learning rates ----------------------------------------------------------------------
     def floor(self, group=0):

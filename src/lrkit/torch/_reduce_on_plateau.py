@@ -106,12 +106,11 @@ class ReduceLROnPlateau(LRScheduler, torch_lr_scheduler.ReduceLROnPlateau):
         if epoch is not None or current - current != 0.0:  # (an epoch given, a non-finite metric)
             return self._step_general(current, epoch)
         # the common call: the controller's rule on the numbers this scheduler keeps (``_state``)
-        self.best, self.num_bad_epochs, self.cooldown_counter, reduced = self._ctl.advance(
-            self.best, self.num_bad_epochs, self.cooldown_counter, current)
+        before = self._reductions
+        self.best, self.num_bad_epochs, self.cooldown_counter, self._epochs, self._reductions = self._ctl.advance(
+            self.best, self.num_bad_epochs, self.cooldown_counter, self._epochs, before, current)
         self.last_epoch += 1
-        self._epochs += 1
-        if reduced:
-            self._reductions += 1
+        if self._reductions != before:
             self._reduce_and_remember()
         elif self._tensor_groups:
             self._last_lr = [copy_of(g["lr"]) for g in self.optimizer.param_groups]

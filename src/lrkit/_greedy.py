@@ -18,7 +18,7 @@ import typing
 
 from . import _checks as check
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
-from ._plateau import Controller, _metric_float, plateau, state_fields
+from ._plateau import Controller, _metric_float, counts_nonfinite, plateau, state_fields
 
 
 class GreedyState(typing.NamedTuple):
@@ -195,13 +195,8 @@ class greedy(Controller):
         if type(state) is not GreedyState:
             raise LrkitTypeError(f"state must be a GreedyState (from greedy.init(lrs)), got {excerpt(state)}")
         current = _metric_float(metric)
-        if not math.isfinite(current):
-            if self.nonfinite == "raise":
-                raise LrkitValueError(
-                    f"metric must be finite, got {excerpt(current)} (greedy nonfinite='raise'; nonfinite='bad' "
-                    f"counts it as an epoch without improvement, nonfinite='ignore' skips it)")
-            if self.nonfinite == "ignore":
-                return state
+        if not math.isfinite(current) and not counts_nonfinite("greedy", self.nonfinite, current):
+            return state
         s = state._asdict()
         if self.smooth:
             window, total = list(state.window) + [current], state.window_sum + current

@@ -272,11 +272,7 @@ class plateau(Controller):
                     raise LrkitTypeError(f"metric must be a real number, got {excerpt(metric)}") from None
             metric = float(metric)
         if not -_INF < metric < _INF:
-            if self.nonfinite == "raise":
-                raise LrkitValueError(
-                    f"metric must be finite, got {excerpt(metric)} (plateau nonfinite='raise'; nonfinite='bad' "
-                    f"counts it as an epoch without improvement, nonfinite='ignore' skips it)")
-            if self.nonfinite == "ignore":
+            if not counts_nonfinite("plateau", self.nonfinite, metric):
                 return state
             metric = math.nan  # "bad": never an improvement, never the best
         return _new_state(PlateauState, self.advance(state[0], state[1], state[2], state[3], state[4], metric))
@@ -330,6 +326,16 @@ class plateau(Controller):
         floor = self.floor(group) if min_lr is None else float(min_lr)
         value = float(value)
         return max(value * self.factor ** state.reductions, min(value, floor))
+
+def counts_nonfinite(kind, rule, metric):
+    """Whether the non-finite ``metric`` counts as an epoch (``rule`` "bad") or is skipped ("ignore");
+    ``rule`` "raise": LrkitValueError naming the controller ``kind`` and the metric."""
+    if rule == "raise":
+        raise LrkitValueError(
+            f"metric must be finite, got {excerpt(metric)} ({kind} nonfinite='raise'; nonfinite='bad' counts it "
+            f"as an epoch without improvement, nonfinite='ignore' skips it)")
+    return rule != "ignore"
+
 
 # ---- one metric from several (the ranks of a distributed job) ---------------------------------------
 REDUCE_CHOICES = ("mean", "min", "max", None)

@@ -1,0 +1,263 @@
+"""ChainedScheduler's fused step with numpy (``ARRAY_FROM`` groups or more) leaves each member's state as the
+step's arrays (``lrkit.torch._chain_fused.LazyHyperparameter``) and makes its lists when something reads them.
+Each way of reading that state after fused steps gives what the per-member step (the chain with
+``_fused = None``, which keeps lists at every step) gives: ``get_last_lr()``, ``state_dict()``, ``==`` and
+``repr``, a member stepped on its own, a hand edit, a save and load in mid-run (into a fresh chain and into a
+lazy one), a deep copy. The fused step does the members' own IEEE operations in their order, so the values
+are compared at 0 ulps (as ``tests/test_torch_chain_fused.py``).
+"""
+import collections
+import copy
+import io
+
+from test_torch_support import K, pytest, quiet, torch
+
+from lrkit.torch import _chain_fused
+from lrkit.torch._step import Hyperparameter
+
+N = 60  # param groups: the fused step's numpy path (ARRAY_FROM is 48)
+
+CONFIGS = {
+    # no anchor: the step's finite check goes through the largest value, carried in scalar arithmetic
+    "no anchor": [("LinearLR", dict(start_factor=0.1, total_iters=40)), ("ExponentialLR", dict(gamma=0.98))],
+    # an anchor (eta_min): the rebase around it, the full check
+    "anchored": [("LinearLR", dict(start_factor=0.1, total_iters=40)), ("ExponentialLR", dict(gamma=0.98)),
+                 ("CosineAnnealingLR", dict(T_max=100, eta_min=1e-4))],
+}
+
+
+def _optimizer(n=N):
+    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1 * (1 + i / n)}
+                            for i in range(n)], lr=0.1, momentum=0.9)
+
+
+def _chain(opt, config):
+    with quiet():
+        return K.ChainedScheduler([getattr(K, name)(opt, **kwargs) for name, kwargs in config])
+
+
+def _pair(config):
+    """The fused chain and the per-member chain, on two identical optimizers."""
+    opt_f, opt_p = _optimizer(), _optimizer()
+    fused, per_member = _chain(opt_f, config), _chain(opt_p, config)
+    per_member._fused = None
+    return opt_f, fused, opt_p, per_member
+
+
+def _step(*pairs):
+    for opt, chain in pairs:
+        opt.step()
+        chain.step()
+
+
+def _lrs(opt):
+    return [g["lr"] for g in opt.param_groups]
+
+
+def _floats_of(state):
+    if isinstance(state, dict):
+        return [x for key in sorted(state) for x in _floats_of(state[key])]
+    if isinstance(state, (list, tuple)):
+        return [x for item in state for x in _floats_of(item)]
+    return [state]
+
+
+def _assert_same(opt_f, fused, opt_p, per_member, where):
+    """The groups and every member's ``get_last_lr()`` equal (python floats, 0 ulps)."""
+    assert _lrs(opt_f) == _lrs(opt_p), where
+    assert all(type(v) is float for v in _lrs(opt_f)), where
+    for a, b in zip(fused._schedulers, per_member._schedulers):
+        last = a.get_last_lr()
+        assert type(last) is list and all(type(v) is float for v in last), where
+        assert last == b.get_last_lr(), where
+    assert fused.get_last_lr() == per_member.get_last_lr(), where
+
+
+def _assert_same_state(fused, per_member, where):
+    a, b = _floats_of(fused.state_dict()), _floats_of(per_member.state_dict())
+    assert len(a) == len(b), where
+    assert a == b, where
+
+
+def _lazy(chain):
+    """Is every member's LR hyperparameter lazy (its lists not made)?"""
+    return all(type(s._hyperparameters[0]) is _chain_fused.LazyHyperparameter
+               and "written" not in vars(s._hyperparameters[0]) for s in chain._schedulers)
+
+
+@pytest.fixture
+def fused_steps(monkeypatch):
+    counts = collections.Counter()
+    step = _chain_fused.FusedChain.step
+
+    def counted(self):
+        done = step(self)
+        counts[done] += 1
+        return done
+    monkeypatch.setattr(_chain_fused.FusedChain, "step", counted)
+    return counts
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_the_members_lists_are_made_when_read(name, fused_steps):
+    """After fused steps every member is lazy; ``get_last_lr()`` makes only its own list; reading
+    ``last_values`` makes the member a plain Hyperparameter again, equal (``==``, ``repr``, the schedules) to
+    the per-member chain's."""
+    opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
+    for _ in range(12):
+        _step((opt_f, fused), (opt_p, per_member))
+    assert fused_steps[True] >= 10, fused_steps
+    assert _lazy(fused)
+    _assert_same(opt_f, fused, opt_p, per_member, "get_last_lr")
+    assert _lazy(fused)  # (get_last_lr made its list from the values, not the member's)
+    for a, b in zip(fused._schedulers, per_member._schedulers):
+        ha, hb = a._hyperparameters[0], b._hyperparameters[0]
+        assert ha.last_values == hb.last_values
+        assert type(ha) is Hyperparameter and "written" in vars(ha)
+        assert ha == hb and repr(ha) == repr(hb)
+        assert ha.scaling.scale == hb.scaling.scale and ha.scaling.offsets() == hb.scaling.offsets()
+        assert a.schedules == b.schedules
+    for k in range(12):  # the fused step goes on from the settled members, lazy again
+        _step((opt_f, fused), (opt_p, per_member))
+        _assert_same(opt_f, fused, opt_p, per_member, k)
+    assert _lazy(fused)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_state_dict_in_mid_run(name, fused_steps):
+    """``state_dict()`` of the chain (every member's scales, values, counters) after fused steps equals the
+    per-member chain's, at several points of a run; the run goes on the same."""
+    opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
+    for k in range(60):
+        _step((opt_f, fused), (opt_p, per_member))
+        if k % 7 == 3:
+            assert _lazy(fused)
+            _assert_same_state(fused, per_member, k)
+            assert not _lazy(fused)
+        assert _lrs(opt_f) == _lrs(opt_p), k
+    assert fused_steps[True] >= 55, fused_steps
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_a_member_stepped_on_its_own(name, fused_steps):
+    """After fused steps, one member stepped alone (its own step reads its lazy state) and then the chain:
+    the same values as the per-member chain, and the fused step takes over again."""
+    opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
+    for _ in range(10):
+        _step((opt_f, fused), (opt_p, per_member))
+    for j in range(len(fused._schedulers)):
+        assert _lazy(fused)
+        fused._schedulers[j].step()
+        per_member._schedulers[j].step()
+        _assert_same(opt_f, fused, opt_p, per_member, j)
+        before = fused_steps[True]
+        for k in range(5):
+            _step((opt_f, fused), (opt_p, per_member))
+            _assert_same(opt_f, fused, opt_p, per_member, (j, k))
+        assert fused_steps[True] >= before + 3, fused_steps
+    _assert_same_state(fused, per_member, "end")
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_a_hand_edit_after_fused_steps(name, fused_steps):
+    """A hand edit of a few groups, then of every group, after fused steps: the chain follows it as the
+    per-member chain does (the edit is seen against the lazy members' values)."""
+    opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
+    for k in range(40):
+        if k in (10, 25):
+            assert _lazy(fused)
+            which = [0, 5, 7, N - 1] if k == 10 else range(N)
+            for opt in (opt_f, opt_p):
+                for i in which:
+                    opt.param_groups[i]["lr"] *= 1.3
+            before = fused_steps[False]
+        _step((opt_f, fused), (opt_p, per_member))
+        if k in (10, 25):
+            assert fused_steps[False] == before + 1, k  # the edit: the per-member step
+        _assert_same(opt_f, fused, opt_p, per_member, k)
+    assert fused_steps[True] >= 35, fused_steps
+    _assert_same_state(fused, per_member, "end")
+
+
+def _saved(opt, chain):
+    buffer = io.BytesIO()
+    torch.save({"optimizer": opt.state_dict(), "scheduler": chain.state_dict()}, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_save_and_load_in_mid_run(name, fused_steps):
+    """A checkpoint of the fused chain in mid-run (``torch.save`` / ``torch.load(weights_only=True)``) resumed in
+    a fresh chain, and a checkpoint of the per-member chain loaded into the fused chain while its members are
+    lazy: both go on exactly as the per-member chain that was never interrupted."""
+    config = CONFIGS[name]
+    opt_f, fused, opt_p, per_member = _pair(config)
+    for _ in range(15):
+        _step((opt_f, fused), (opt_p, per_member))
+    assert _lazy(fused)
+    saved = _saved(opt_f, fused)
+    early = _saved(opt_p, per_member)  # (step 15 of the per-member chain, for the second resume)
+    opt_r = _optimizer()
+    resumed = _chain(opt_r, config)
+    opt_r.load_state_dict(saved["optimizer"])
+    resumed.load_state_dict(saved["scheduler"])
+    for k in range(30):
+        _step((opt_f, fused), (opt_p, per_member), (opt_r, resumed))
+        _assert_same(opt_f, fused, opt_p, per_member, k)
+        assert _lrs(opt_r) == _lrs(opt_p), k
+    _assert_same_state(resumed, per_member, "resumed")
+    # back to step 15 while the fused chain's members are lazy (the load reads their state first)
+    for _ in range(3):
+        _step((opt_f, fused))
+    assert _lazy(fused)
+    opt_f.load_state_dict(early["optimizer"])
+    fused.load_state_dict(early["scheduler"])
+    opt_q = _optimizer()
+    reference = _chain(opt_q, config)
+    reference._fused = None
+    opt_q.load_state_dict(early["optimizer"])
+    reference.load_state_dict(early["scheduler"])
+    for k in range(20):
+        _step((opt_f, fused), (opt_q, reference))
+        _assert_same(opt_f, fused, opt_q, reference, k)
+    assert _lazy(fused)
+
+
+def test_a_deep_copy_in_mid_run(fused_steps):
+    """``copy.deepcopy`` of the fused chain while its members are lazy (their lists made first): the copy, on its
+    own copy of the optimizer, goes on as the per-member chain."""
+    opt_f, fused, opt_p, per_member = _pair(CONFIGS["anchored"])
+    for _ in range(10):
+        _step((opt_f, fused), (opt_p, per_member))
+    assert _lazy(fused)
+    twin = copy.deepcopy(fused)
+    opt_t = twin.optimizer
+    assert opt_t is not opt_f and all(type(s._hyperparameters[0]) is Hyperparameter for s in twin._schedulers)
+    for k in range(20):
+        _step((opt_t, twin), (opt_p, per_member))
+        assert _lrs(opt_t) == _lrs(opt_p), k
+    _assert_same_state(twin, per_member, "copy")
+
+
+def test_an_overflow_seen_through_the_largest_value(fused_steps):
+    """Without an anchor the fused step checks its values through the largest one, computed in scalar
+    arithmetic. A member whose product overflows at step 6 (its unit value finite, the groups' values 1e199):
+    the fused step leaves that step to the per-member step, which refuses it with lrkit's error, exactly as
+    the per-member chain does."""
+    ends = []
+    for fused in (True, False):
+        opt = _optimizer()
+        chain = K.ChainedScheduler([K.MultiplicativeLR(opt, lambda e: 1e200 if e == 3 else 0.99),
+                                    K.MultiplicativeLR(opt, lambda e: 1e200 if e == 6 else 0.98)])
+        if not fused:
+            chain._fused = None
+        with pytest.raises(ValueError, match="must be finite and non-negative"):
+            for _ in range(20):
+                opt.step()
+                chain.step()
+        assert [s.last_epoch for s in chain._schedulers] == [6, 5]
+        ends.append((_lrs(opt), [s.get_last_lr() for s in chain._schedulers]))
+    assert ends[0] == ends[1]
+    assert max(ends[0][0]) > 1e198
+    assert fused_steps == {True: 4, False: 2}, fused_steps  # (steps 2-5 fused; 1 and 6 the per-member step's)

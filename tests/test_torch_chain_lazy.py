@@ -1,5 +1,5 @@
 """ChainedScheduler's fused step with numpy (``ARRAY_FROM`` groups or more) leaves each member's state as the
-step's arrays (``lrkit.torch._chain_fused.LazyHyperparameter``) and makes its lists when something reads them.
+step's arrays (``lrkit.torch._chain_fused.Lazy``) and makes its lists when something reads them.
 Each way of reading that state after fused steps gives what the per-member step (the chain with
 ``_fused = None``, which keeps lists at every step) gives: ``get_last_lr()``, ``state_dict()``, ``==`` and
 ``repr``, a member stepped on its own, a hand edit, a save and load in mid-run (into a fresh chain and into a
@@ -13,7 +13,6 @@ import io
 from test_torch_support import K, pytest, quiet, torch
 
 from lrkit.torch import _chain_fused
-from lrkit.torch._step import Hyperparameter
 
 N = 60  # param groups: the fused step's numpy path (ARRAY_FROM is 48)
 
@@ -23,6 +22,8 @@ CONFIGS = {
     # an anchor (eta_min): the rebase around it, the full check
     "anchored": [("LinearLR", dict(start_factor=0.1, total_iters=40)), ("ExponentialLR", dict(gamma=0.98)),
                  ("CosineAnnealingLR", dict(T_max=100, eta_min=1e-4))],
+    # MultiplicativeLR's hyperparameter is a subclass (its running product): it keeps its class
+    "running product": [("MultiplicativeLR", dict(lr_lambda=lambda e: 0.99)), ("StepLR", dict(step_size=5, gamma=0.9))],
 }
 
 
@@ -81,7 +82,7 @@ def _assert_same_state(fused, per_member, where):
 
 def _lazy(chain):
     """Is every member's LR hyperparameter lazy (its lists not made)?"""
-    return all(type(s._hyperparameters[0]) is _chain_fused.LazyHyperparameter
+    return all(isinstance(s._hyperparameters[0], _chain_fused.Lazy)
                and "written" not in vars(s._hyperparameters[0]) for s in chain._schedulers)
 
 
@@ -101,7 +102,7 @@ def fused_steps(monkeypatch):
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_the_members_lists_are_made_when_read(name, fused_steps):
     """After fused steps every member is lazy; ``get_last_lr()`` makes only its own list; reading
-    ``last_values`` makes the member a plain Hyperparameter again, equal (``==``, ``repr``, the schedules) to
+    ``last_values`` gives the member its own class back (a subclass: MultiplicativeLR's), equal (``==``, ``repr``, the schedules) to
     the per-member chain's."""
     opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
     for _ in range(12):
@@ -113,7 +114,7 @@ def test_the_members_lists_are_made_when_read(name, fused_steps):
     for a, b in zip(fused._schedulers, per_member._schedulers):
         ha, hb = a._hyperparameters[0], b._hyperparameters[0]
         assert ha.last_values == hb.last_values
-        assert type(ha) is Hyperparameter and "written" in vars(ha)
+        assert type(ha) is type(hb) and "written" in vars(ha)  # (its own class again: a subclass too)
         assert ha == hb and repr(ha) == repr(hb)
         assert ha.scaling.scale == hb.scaling.scale and ha.scaling.offsets() == hb.scaling.offsets()
         assert a.schedules == b.schedules
@@ -224,16 +225,19 @@ def test_save_and_load_in_mid_run(name, fused_steps):
     assert _lazy(fused)
 
 
-def test_a_deep_copy_in_mid_run(fused_steps):
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_a_deep_copy_in_mid_run(name, fused_steps):
     """``copy.deepcopy`` of the fused chain while its members are lazy (their lists made first): the copy, on its
     own copy of the optimizer, goes on as the per-member chain."""
-    opt_f, fused, opt_p, per_member = _pair(CONFIGS["anchored"])
+    opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
     for _ in range(10):
         _step((opt_f, fused), (opt_p, per_member))
     assert _lazy(fused)
     twin = copy.deepcopy(fused)
     opt_t = twin.optimizer
-    assert opt_t is not opt_f and all(type(s._hyperparameters[0]) is Hyperparameter for s in twin._schedulers)
+    assert opt_t is not opt_f
+    for s, t, p in zip(fused._schedulers, twin._schedulers, per_member._schedulers):
+        assert type(s._hyperparameters[0]) is type(t._hyperparameters[0]) is type(p._hyperparameters[0])
     for k in range(20):
         _step((opt_t, twin), (opt_p, per_member))
         assert _lrs(opt_t) == _lrs(opt_p), k

@@ -9,7 +9,7 @@ The fused step does the same IEEE operations in the same order, member after mem
 lists below ``ARRAY_FROM`` groups, as the members do), writes only the last member's values, and leaves
 each member in the state its own step would have left (scale, offsets, values written, time, unit
 values, ``last_epoch``, ``get_last_lr()``): the values are bit for bit those of the per-member step.
-From ``ARRAY_FROM`` groups on, that state is kept as the numpy arrays the step computed (``LazyHyperparameter``):
+From ``ARRAY_FROM`` groups on, that state is kept as the numpy arrays the step computed (``Lazy``):
 the lists of python floats a member's own step keeps (its values, its scales, ``get_last_lr()``) are made
 when something reads them, not at every step (a ``tolist()`` of 1000 floats costs a third of writing them).
 
@@ -206,7 +206,7 @@ class FusedChain:
             self.wrote = x
         return True
 
-    # ---- many groups: numpy, the members' lists made when read (``LazyHyperparameter``) ------------------
+    # ---- many groups: numpy, the members' lists made when read (``Lazy``) ---------------------------------
     def _step_arrays(self, groups, wrote, plan):
         if list(map(_get_lr, groups)) != wrote:  # (someone else wrote, as the drop-ins see it: by value)
             return False
@@ -286,7 +286,7 @@ def _scale_array(h, pending):
 
 def _lazy(h, values, scale, anchor_array):
     """Leave ``h`` as its own step would with ``values`` written (``scale``: its new scales, None: unchanged),
-    the lists made when read (``LazyHyperparameter``)."""
+    the lists made when read (``Lazy``)."""
     d = h.__dict__
     old = d.get("_pending")
     p = _Pending()
@@ -301,16 +301,16 @@ def _lazy(h, values, scale, anchor_array):
         d.pop("written", None)
         d.pop("last_values", None)
         d.pop("scaling", None)
-        h.__class__ = LazyHyperparameter
+        h.__class__ = _lazy_class(type(h))
     d["_pending"] = p
     return p
 
 
 def _settle(h):
-    """Make a lazy member's lists (``_pending``) and make it a plain ``Hyperparameter`` again."""
+    """Make a lazy member's lists (``_pending``) and give it its own class back."""
     d = h.__dict__
+    h.__class__ = type(h)._eager
     p = d.pop("_pending", None)
-    h.__class__ = Hyperparameter
     if p is None:
         return
     d["written"] = d["last_values"] = p.values.tolist() if p.written is None else p.written
@@ -337,10 +337,14 @@ def _settled(name):
     return property(get, set_, delete, f"``{name}``, made when read (``_settle``)")
 
 
-class LazyHyperparameter(Hyperparameter):
-    """A chain member's ``Hyperparameter`` after a fused step with numpy: ``written``, ``last_values`` and
-    ``scaling`` are made from the step's arrays at the first read or write of any of them (the member's own
-    step, ``state_dict()``, a load, ``==``, ``repr``, pickling), which makes it a ``Hyperparameter`` again."""
+class Lazy:
+    """Mixed into a chain member's hyperparameter class (``Hyperparameter`` or a subclass: ``_lazy_class``) after
+    a fused step with numpy: ``written``, ``last_values`` and ``scaling`` are made from the step's arrays at the
+    first read or write of any of them (the member's own step, ``state_dict()``, a load, ``==``, ``repr``,
+    pickling or copying), which gives the hyperparameter its own class back (``_eager``). (No ``__slots__``: a
+    mixin with them changes the layout, and ``__class__`` could not be assigned.)"""
+
+    _eager = Hyperparameter
 
     written = _settled("written")
     last_values = _settled("last_values")
@@ -349,6 +353,17 @@ class LazyHyperparameter(Hyperparameter):
     def __reduce_ex__(self, protocol):
         _settle(self)
         return self.__reduce_ex__(protocol)
+
+
+_LAZY_CLASSES = {}
+
+
+def _lazy_class(cls):
+    """``cls`` (a ``Hyperparameter`` class) with ``Lazy`` mixed in, made once per class."""
+    lazy = _LAZY_CLASSES.get(cls)
+    if lazy is None:
+        lazy = _LAZY_CLASSES[cls] = type(f"Lazy{cls.__name__}", (Lazy, cls), {"_eager": cls, "__module__": __name__})
+    return lazy
 
 
 def _member_step(m):

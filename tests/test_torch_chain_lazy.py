@@ -3,12 +3,13 @@ step's arrays (``lrkit.torch._chain_fused.Lazy``) and makes its lists when somet
 Each way of reading that state after fused steps gives what the per-member step (the chain with
 ``_fused = None``, which keeps lists at every step) gives: ``get_last_lr()``, ``state_dict()``, ``==`` and
 ``repr``, a member stepped on its own, a hand edit, a save and load in mid-run (into a fresh chain and into a
-lazy one), a deep copy. The fused step does the members' own IEEE operations in their order, so the values
+lazy one), a deep copy and a pickle round trip. The fused step does the members' own IEEE operations in their order, so the values
 are compared at 0 ulps (as ``tests/test_torch_chain_fused.py``).
 """
 import collections
 import copy
 import io
+import pickle
 
 from test_torch_support import K, pytest, quiet, torch
 
@@ -225,23 +226,26 @@ def test_save_and_load_in_mid_run(name, fused_steps):
     assert _lazy(fused)
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGS))
-def test_a_deep_copy_in_mid_run(name, fused_steps):
-    """``copy.deepcopy`` of the fused chain while its members are lazy (their lists made first): the copy, on its
-    own copy of the optimizer, goes on as the per-member chain."""
+@pytest.mark.parametrize("name, how", [(name, "deepcopy") for name in sorted(CONFIGS)] +
+                         [("no anchor", "pickle"), ("anchored", "pickle")])  # (a lambda does not pickle, as in torch)
+def test_a_copy_in_mid_run(name, how, fused_steps):
+    """``copy.deepcopy`` or a pickle round trip of the fused chain and its optimizer while the members are lazy
+    (their lists made first): the copy goes on as the per-member chain, and so does the original."""
     opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
     for _ in range(10):
         _step((opt_f, fused), (opt_p, per_member))
     assert _lazy(fused)
-    twin = copy.deepcopy(fused)
-    opt_t = twin.optimizer
-    assert opt_t is not opt_f
+    opt_t, twin = copy.deepcopy((opt_f, fused)) if how == "deepcopy" else pickle.loads(pickle.dumps((opt_f, fused)))
+    assert opt_t is not opt_f and twin.optimizer is opt_t
     for s, t, p in zip(fused._schedulers, twin._schedulers, per_member._schedulers):
         assert type(s._hyperparameters[0]) is type(t._hyperparameters[0]) is type(p._hyperparameters[0])
+    before = fused_steps[True]
     for k in range(20):
-        _step((opt_t, twin), (opt_p, per_member))
-        assert _lrs(opt_t) == _lrs(opt_p), k
+        _step((opt_t, twin), (opt_f, fused), (opt_p, per_member))
+        assert _lrs(opt_t) == _lrs(opt_p) == _lrs(opt_f), k
+    assert fused_steps[True] >= before + 36, fused_steps  # (both chains: the fused step)
     _assert_same_state(twin, per_member, "copy")
+    _assert_same_state(fused, per_member, "original")
 
 
 def test_an_overflow_seen_through_the_largest_value(fused_steps):

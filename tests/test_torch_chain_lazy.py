@@ -3,8 +3,8 @@ step's arrays (``lrkit.torch._chain_fused.Lazy``) and makes its lists when somet
 Each way of reading that state after fused steps gives what the per-member step (the chain with
 ``_fused = None``, which keeps lists at every step) gives: ``get_last_lr()``, ``state_dict()``, ``==`` and
 ``repr``, a member stepped on its own, a hand edit, a save and load in mid-run (into a fresh chain and into a
-lazy one), a deep copy and a pickle round trip. The fused step does the members' own IEEE operations in their order, so the values
-are compared at 0 ulps (as ``tests/test_torch_chain_fused.py``).
+lazy one), a deep copy and a pickle round trip. The fused step does the members' own IEEE operations in their
+order, so the values are compared at 0 ulps (as ``tests/test_torch_chain_fused.py``).
 """
 import collections
 import copy

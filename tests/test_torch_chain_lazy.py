@@ -103,8 +103,8 @@ def fused_steps(monkeypatch):
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 def test_the_members_lists_are_made_when_read(name, fused_steps):
     """After fused steps every member is lazy; ``get_last_lr()`` makes only its own list; reading
-    ``last_values`` gives the member its own class back (a subclass: MultiplicativeLR's), equal (``==``, ``repr``, the schedules) to
-    the per-member chain's."""
+    ``last_values`` gives the member its own class back (a subclass: MultiplicativeLR's), equal (``==``,
+    ``repr``, the schedules) to the per-member chain's."""
     opt_f, fused, opt_p, per_member = _pair(CONFIGS[name])
     for _ in range(12):
         _step((opt_f, fused), (opt_p, per_member))

@@ -6,12 +6,12 @@ Each way of reading that state after fused steps gives what the per-member step 
 lazy one), a deep copy and a pickle round trip. The fused step does the members' own IEEE operations in their
 order, so the values are compared at 0 ulps (as ``tests/test_torch_chain_fused.py``).
 """
-import collections
 import copy
 import io
 import pickle
 
-from test_torch_support import K, pytest, quiet, torch
+from test_torch_chain_fused import _chain, _count_fused, _floats_of, _optimizer
+from test_torch_support import K, pytest, torch
 
 from lrkit.torch import _chain_fused
 
@@ -28,20 +28,10 @@ CONFIGS = {
 }
 
 
-def _optimizer(n=N):
-    return torch.optim.SGD([{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.1 * (1 + i / n)}
-                            for i in range(n)], lr=0.1, momentum=0.9)
-
-
-def _chain(opt, config):
-    with quiet():
-        return K.ChainedScheduler([getattr(K, name)(opt, **kwargs) for name, kwargs in config])
-
-
 def _pair(config):
     """The fused chain and the per-member chain, on two identical optimizers."""
-    opt_f, opt_p = _optimizer(), _optimizer()
-    fused, per_member = _chain(opt_f, config), _chain(opt_p, config)
+    opt_f, opt_p = _optimizer(N), _optimizer(N)
+    fused, per_member = _chain(K, opt_f, config), _chain(K, opt_p, config)
     per_member._fused = None
     return opt_f, fused, opt_p, per_member
 
@@ -54,14 +44,6 @@ def _step(*pairs):
 
 def _lrs(opt):
     return [g["lr"] for g in opt.param_groups]
-
-
-def _floats_of(state):
-    if isinstance(state, dict):
-        return [x for key in sorted(state) for x in _floats_of(state[key])]
-    if isinstance(state, (list, tuple)):
-        return [x for item in state for x in _floats_of(item)]
-    return [state]
 
 
 def _assert_same(opt_f, fused, opt_p, per_member, where):
@@ -89,15 +71,7 @@ def _lazy(chain):
 
 @pytest.fixture
 def fused_steps(monkeypatch):
-    counts = collections.Counter()
-    step = _chain_fused.FusedChain.step
-
-    def counted(self):
-        done = step(self)
-        counts[done] += 1
-        return done
-    monkeypatch.setattr(_chain_fused.FusedChain, "step", counted)
-    return counts
+    return _count_fused(monkeypatch)
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -200,8 +174,8 @@ def test_save_and_load_in_mid_run(name, fused_steps):
     assert _lazy(fused)
     saved = _saved(opt_f, fused)
     early = _saved(opt_p, per_member)  # (step 15 of the per-member chain, for the second resume)
-    opt_r = _optimizer()
-    resumed = _chain(opt_r, config)
+    opt_r = _optimizer(N)
+    resumed = _chain(K, opt_r, config)
     opt_r.load_state_dict(saved["optimizer"])
     resumed.load_state_dict(saved["scheduler"])
     for k in range(30):
@@ -215,8 +189,8 @@ def test_save_and_load_in_mid_run(name, fused_steps):
     assert _lazy(fused)
     opt_f.load_state_dict(early["optimizer"])
     fused.load_state_dict(early["scheduler"])
-    opt_q = _optimizer()
-    reference = _chain(opt_q, config)
+    opt_q = _optimizer(N)
+    reference = _chain(K, opt_q, config)
     reference._fused = None
     opt_q.load_state_dict(early["optimizer"])
     reference.load_state_dict(early["scheduler"])
@@ -246,26 +220,3 @@ def test_a_copy_in_mid_run(name, how, fused_steps):
     assert fused_steps[True] >= before + 36, fused_steps  # (both chains: the fused step)
     _assert_same_state(twin, per_member, "copy")
     _assert_same_state(fused, per_member, "original")
-
-
-def test_an_overflow_seen_through_the_largest_value(fused_steps):
-    """Without an anchor the fused step checks its values through the largest one, computed in scalar
-    arithmetic. A member whose product overflows at step 6 (its unit value finite, the groups' values 1e199):
-    the fused step leaves that step to the per-member step, which refuses it with lrkit's error, exactly as
-    the per-member chain does."""
-    ends = []
-    for fused in (True, False):
-        opt = _optimizer()
-        chain = K.ChainedScheduler([K.MultiplicativeLR(opt, lambda e: 1e200 if e == 3 else 0.99),
-                                    K.MultiplicativeLR(opt, lambda e: 1e200 if e == 6 else 0.98)])
-        if not fused:
-            chain._fused = None
-        with pytest.raises(ValueError, match="must be finite and non-negative"):
-            for _ in range(20):
-                opt.step()
-                chain.step()
-        assert [s.last_epoch for s in chain._schedulers] == [6, 5]
-        ends.append((_lrs(opt), [s.get_last_lr() for s in chain._schedulers]))
-    assert ends[0] == ends[1]
-    assert max(ends[0][0]) > 1e198
-    assert fused_steps == {True: 4, False: 2}, fused_steps  # (steps 2-5 fused; 1 and 6 the per-member step's)

@@ -194,7 +194,7 @@ class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedSchedu
     def step(self):
         fused = self._fused
         if fused is not None and fused.step():  # (every member's product in one pass: ``_chain_fused``)
-            self._last_lr = fused.last_lr()
+            self._last_lr = list(fused.wrote) if fused.wrote_array is None else fused.last_lr()
             return
         for scheduler in self._schedulers:
             scheduler.step()

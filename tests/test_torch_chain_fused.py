@@ -11,6 +11,8 @@ import collections
 import math
 import random
 
+import numpy as np
+
 from test_torch_support import K, T, pytest, quiet, torch
 
 from lrkit.torch import _chain_fused
@@ -188,23 +190,37 @@ def test_a_foreign_member_keeps_the_per_member_step():
         assert all(abs(x - y) <= REL * abs(x) for x, y in zip(a, b)), k
 
 
-def test_a_value_to_refuse_is_refused_by_the_per_member_step(monkeypatch):
-    """A member whose factor turns negative at step 10: the fused step leaves that step to the per-member
-    step, which refuses with lrkit's error, as before (the members before it have written, the refusing one
-    has not), exactly as a chain without the fused step."""
+#: a chain that meets a value to refuse: its members, each member's last_epoch after the refusal, the fused
+#: step's answers (True: it stepped the chain)
+_REFUSED = {
+    # a factor turns negative at step 10 (steps 2-9 fused; 1 and 10 the per-member step's)
+    "negative": (lambda opt: [K.ExponentialLR(opt, gamma=0.9),
+                              K.MultiplicativeLR(opt, lambda e: 0.9 if e < 10 else -0.5)], [10, 9], {True: 8, False: 2}),
+    # the values overflow at step 6, every unit value finite (the groups hold 1e199): without an anchor the fused
+    # step sees it through the largest value, carried in scalar arithmetic (steps 2-5 fused; 1 and 6 per-member)
+    "overflow": (lambda opt: [K.MultiplicativeLR(opt, lambda e: 1e200 if e == 3 else 0.99),
+                              K.MultiplicativeLR(opt, lambda e: 1e200 if e == 6 else 0.98)], [6, 5], {True: 4, False: 2}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_REFUSED))
+def test_a_value_to_refuse_is_refused_by_the_per_member_step(case, monkeypatch):
+    """A member whose next value must be refused (negative, or an overflow): the fused step leaves that step to
+    the per-member step, which refuses with lrkit's error, as before (the members before it have written, the
+    refusing one has not), exactly as a chain without the fused step."""
+    members, epochs, answers = _REFUSED[case]
     counts = _count_fused(monkeypatch)
     ends = []
     for fused in (True, False):
         opt = _optimizer(60)
-        chain = K.ChainedScheduler([K.ExponentialLR(opt, gamma=0.9),
-                                    K.MultiplicativeLR(opt, lambda e: 0.9 if e < 10 else -0.5)])
+        chain = K.ChainedScheduler(members(opt))
         if not fused:
             chain._fused = None
-        with pytest.raises(ValueError, match="must be finite and non-negative"):
+        with np.errstate(over="ignore"), pytest.raises(ValueError, match="must be finite and non-negative"):
             for _ in range(20):
                 opt.step()
                 chain.step()
-        assert [s.last_epoch for s in chain._schedulers] == [10, 9]
-        ends.append(_lrs(opt))
+        assert [s.last_epoch for s in chain._schedulers] == epochs
+        ends.append((_lrs(opt), [s.get_last_lr() for s in chain._schedulers]))
     assert ends[0] == ends[1]
-    assert counts == {True: 8, False: 2}, counts  # (steps 2-9 fused; 1 and 10 the per-member step's)
+    assert counts == answers, counts

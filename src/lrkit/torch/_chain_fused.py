@@ -9,6 +9,9 @@ The fused step does the same IEEE operations in the same order, member after mem
 lists below ``ARRAY_FROM`` groups, as the members do), writes only the last member's values, and leaves
 each member in the state its own step would have left (scale, offsets, values written, time, unit
 values, ``last_epoch``, ``get_last_lr()``): the values are bit for bit those of the per-member step.
+From ``ARRAY_FROM`` groups on, that state is kept as the numpy arrays the step computed (``Lazy``):
+the lists of python floats a member's own step keeps (its values, its scales, ``get_last_lr()``) are made
+when something reads them, not at every step (a ``tolist()`` of 1000 floats costs a third of writing them).
 
 It applies only where every member's own step would take that full rebase in every group:
 
@@ -29,7 +32,7 @@ import numpy as np
 
 from .._scaling import ARRAY_FROM, Scaling, scale_through, scaled
 from ._scheduler import LRScheduler
-from ._step import _drain
+from ._step import Hyperparameter, _drain
 
 _INF = float("inf")
 _get_lr = operator.itemgetter("lr")
@@ -54,12 +57,12 @@ class FusedChain:
     """The fused step of one chain's members (see the module docstring). ``step()`` is False when it does not
     apply, and then nothing was changed; after a per-member step, ``seen(lrs)`` takes what the groups hold."""
 
-    __slots__ = ("members", "wrote", "arrays", "checked")
+    __slots__ = ("members", "wrote", "wrote_array", "checked")
 
     def __init__(self, members):
         self.members = list(members)
-        self.wrote = None   # the python floats the chain's last step left in the groups (None: unknown)
-        self.arrays = {}    # id(list of floats) -> (that list, its array): the last step's lists
+        self.wrote = None        # the python floats the chain's last step left in the groups (None: unknown)
+        self.wrote_array = None  # (``wrote``, its values as an array, their largest) after a step with numpy
         self.checked = [None] * len(self.members)  # the members' ``_hyperparameters`` found fit
 
     def __eq__(self, other):  # (what the groups held, a cache: not the chain's state, as ``Hyperparameter``'s)
@@ -68,8 +71,17 @@ class FusedChain:
     __hash__ = None
 
     def seen(self, lrs):
-        """After a per-member step: ``lrs``, the objects the groups hold now (kept when all are python floats)."""
-        self.wrote = list(lrs) if set(map(type, lrs)) == _FLOAT else None
+        """After a per-member step: ``lrs``, the objects the groups hold now (kept when all are python floats,
+        finite and non-negative: the fused step's first input, as every value it computes)."""
+        fit = set(map(type, lrs)) == _FLOAT and all(0.0 <= v < _INF for v in lrs)
+        self.wrote = list(lrs) if fit else None
+        self.wrote_array = None
+
+    def last_lr(self):
+        """The chain's ``_last_lr`` after a fused step: a copy of what it wrote (``(array,)`` after a step with numpy:
+        ``get_last_lr`` makes the list)."""
+        cached = self.wrote_array
+        return (cached[1],) if cached is not None and cached[0] is self.wrote else list(self.wrote)
 
     def _curves_checked(self, n):
         """Are the members' curves (``_hyperparameters``, replaced by a load) ones the fused step can drive: one
@@ -194,65 +206,164 @@ class FusedChain:
             self.wrote = x
         return True
 
-    # ---- many groups: numpy ------------------------------------------------------------------------------
+    # ---- many groups: numpy, the members' lists made when read (``Lazy``) ---------------------------------
     def _step_arrays(self, groups, wrote, plan):
         if list(map(_get_lr, groups)) != wrote:  # (someone else wrote, as the drop-ins see it: by value)
             return False
-        x = self._array(wrote)
+        cached = self.wrote_array
+        if cached is not None and cached[0] is wrote:
+            _, x, top = cached
+        else:
+            x, top = np.asarray(wrote, dtype=np.float64), None
+        n = len(wrote)
         done = []
         for m, h, k, u, previous in plan:
-            differ = x != self._array(h.written)
-            anchors = h.initial.offset
-            a = None if anchors is None else self._array(anchors)
-            if differ.all():  # every group changed since the member's write: its rebase
+            pending = h.__dict__.get("_pending")
+            if pending is None:
+                written = np.asarray(h.written, dtype=np.float64)
+                anchors = h.initial.offset
+                a = None if anchors is None else np.asarray(anchors, dtype=np.float64)
+            else:
+                written, a = pending.values, pending.anchor_array
+            changed = np.count_nonzero(x != written)
+            if changed == n:  # every group changed since the member's write: its rebase
                 scale = scale_through(x, previous, a)
-            elif differ.any():  # some groups changed: those rebased, the others at their scale
-                scale = np.where(differ, scale_through(x, previous, a), h.scaling.arrays()[0])
+            elif changed:  # some groups changed: those rebased, the others at their scale
+                scale = np.where(x != written, scale_through(x, previous, a), _scale_array(h, pending))
             elif u == previous:  # untouched, the same unit value: the member writes nothing
-                done.append((_SAME, x))
+                done.append((_SAME, x, a))
                 continue
             else:  # untouched: the member's values at its scale
                 scale = None
-            values = scaled(u, h.scaling.arrays()[0] if scale is None else scale, a)
-            if not (values.min() >= 0.0 and values.max() < _INF):  # (NaN: the minimum is NaN)
+            values = scaled(u, _scale_array(h, pending) if scale is None else scale, a)
+            if changed == n and a is None and u > 0.0 and previous > 0.0:
+                # every value is u * (x_i / previous), x_i finite and >= 0 (the groups' values, as every value this
+                # step computes): >= 0 or NaN, and (the operations being monotonic) the largest is the largest x's
+                if top is None:
+                    top = float(x.max())
+                top = u * (top / previous)
+                fit = top < _INF  # (NaN: False)
+            else:
+                top = float(values.max())
+                fit = values.min() >= 0.0 and top < _INF  # (NaN: False)
+            if not fit:
                 return False
-            done.append((scale, values))
+            done.append((scale, values, a))
             x = values
-        kept = {}
-        listed = wrote
-        for (m, h, k, u, previous), (scale, values) in zip(plan, done):
+        last = None
+        for (m, h, k, u, previous), (scale, values, a) in zip(plan, done):
             if scale is _SAME:
                 _unchanged(m, h, k, None)
-                kept[id(h.written)] = (h.written, self._array(h.written))
                 continue
             if scale is not None:
-                scaling = h.scaling
-                anchors = h.initial.offset
-                if scaling is h.initial:  # (the initial scaling is never changed)
-                    scaling = h.scaling = Scaling(scaling.scale, anchors)
-                if anchors is None:
-                    scaling.take_arrays(scale)
-                else:
-                    a = self._array(anchors)
-                    kept[id(anchors)] = (anchors, a)
-                    scaling.take_arrays(scale, a, anchors)
                 h.rebased, h.offsets_moved = True, False
-            listed = values.tolist()
-            kept[id(listed)] = (listed, values)
-            _commit(m, h, k, u, listed)
-        if listed is not wrote:
-            _drain(map(_setitem, groups, repeat("lr"), listed))
-        kept[id(listed)] = (listed, x)
-        self.arrays = kept  # (this step's lists only: nothing older is kept alive)
-        self.wrote = listed
+            last = _lazy(h, values, scale, a)
+            h.time, h.last_units = k, [u]
+            m.last_epoch = k
+            m._step_count += 1
+            m._last_lr = (values,)  # (``get_last_lr`` makes the list)
+        if last is None:
+            return True
+        listed = last.written = x.tolist()  # (the last member's values, the groups' objects: its ``written``)
+        _drain(map(_setitem, groups, repeat("lr"), listed))
+        self.wrote, self.wrote_array = listed, (listed, x, top)
         return True
 
-    def _array(self, values):
-        """``values`` (a list of floats) as an array: the one made at the last step when it is that list."""
-        cached = self.arrays.get(id(values))
-        if cached is not None and cached[0] is values:
-            return cached[1]
-        return np.asarray(values, dtype=np.float64)
+
+class _Pending:
+    """A member's state after a fused step with numpy: its values (``written`` too when made: the last member's
+    list, which the groups hold), its scales (None: ``scaling`` is unchanged), its anchors (list and array)."""
+
+    __slots__ = ("values", "written", "scale", "scaling", "anchors", "anchor_array")
+
+
+def _scale_array(h, pending):
+    """Member ``h``'s scales now, as an array."""
+    if pending is None:
+        return h.scaling.arrays()[0]
+    return pending.scaling.arrays()[0] if pending.scale is None else pending.scale
+
+
+def _lazy(h, values, scale, anchor_array):
+    """Leave ``h`` as its own step would with ``values`` written (``scale``: its new scales, None: unchanged),
+    the lists made when read (``Lazy``)."""
+    d = h.__dict__
+    old = d.get("_pending")
+    p = _Pending()
+    p.values, p.written, p.anchors, p.anchor_array = values, None, h.initial.offset, anchor_array
+    if scale is not None:
+        p.scale, p.scaling = scale, None
+    elif old is not None:
+        p.scale, p.scaling = old.scale, old.scaling
+    else:
+        p.scale, p.scaling = None, d["scaling"]
+    if old is None:  # (an eager member: its lists are dropped, they are made again when read)
+        d.pop("written", None)
+        d.pop("last_values", None)
+        d.pop("scaling", None)
+        h.__class__ = _lazy_class(type(h))
+    d["_pending"] = p
+    return p
+
+
+def _settle(h):
+    """Make a lazy member's lists (``_pending``) and give it its own class back."""
+    d = h.__dict__
+    h.__class__ = type(h)._eager
+    p = d.pop("_pending", None)
+    if p is None:
+        return
+    d["written"] = d["last_values"] = p.values.tolist() if p.written is None else p.written
+    if p.scale is None:
+        d["scaling"] = p.scaling
+    else:  # (as ``Scaling.take_arrays`` after a member's own rebase: the lists, the arrays kept)
+        scaling = Scaling([], None)
+        scaling.take_arrays(p.scale, p.anchor_array, p.anchors)
+        d["scaling"] = scaling
+
+
+def _settled(name):
+    def get(self):
+        _settle(self)
+        return self.__dict__[name]
+
+    def set_(self, value):
+        _settle(self)
+        self.__dict__[name] = value
+
+    def delete(self):
+        _settle(self)
+        del self.__dict__[name]
+    return property(get, set_, delete, f"``{name}``, made when read (``_settle``)")
+
+
+class Lazy:
+    """Mixed into a chain member's hyperparameter class (``Hyperparameter`` or a subclass: ``_lazy_class``) after
+    a fused step with numpy: ``written``, ``last_values`` and ``scaling`` are made from the step's arrays at the
+    first read or write of any of them (the member's own step, ``state_dict()``, a load, ``==``, ``repr``,
+    pickling or copying), which gives the hyperparameter its own class back (``_eager``). (No ``__slots__``: a
+    mixin with them changes the layout, and ``__class__`` could not be assigned.)"""
+
+    _eager = Hyperparameter
+
+    written = _settled("written")
+    last_values = _settled("last_values")
+    scaling = _settled("scaling")
+
+    def __reduce_ex__(self, protocol):
+        _settle(self)
+        return self.__reduce_ex__(protocol)
+
+
+_LAZY_CLASSES = {}
+
+
+def _lazy_class(cls):
+    """``cls`` (a ``Hyperparameter`` class) with ``Lazy`` mixed in, made once per class."""
+    lazy = _LAZY_CLASSES.get(cls)
+    if lazy is None:
+        lazy = _LAZY_CLASSES[cls] = type(f"Lazy{cls.__name__}", (Lazy, cls), {"_eager": cls, "__module__": __name__})
+    return lazy
 
 
 def _member_step(m):

@@ -194,7 +194,7 @@ class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedSchedu
     def step(self):
         fused = self._fused
         if fused is not None and fused.step():  # (every member's product in one pass: ``_chain_fused``)
-            self._last_lr = list(fused.wrote)
+            self._last_lr = list(fused.wrote) if fused.wrote_array is None else fused.last_lr()
             return
         for scheduler in self._schedulers:
             scheduler.step()
@@ -213,7 +213,7 @@ class ChainedScheduler(_Composite, LRScheduler, torch_lr_scheduler.ChainedSchedu
         self._last_lr = group_values(self._schedulers[-1].optimizer)
 
     def state_dict(self):
-        return {"_last_lr": [plain_value(v) for v in self._last_lr],
+        return {"_last_lr": [plain_value(v) for v in self.get_last_lr()],
                 "_schedulers": [s.state_dict() for s in self._schedulers],
                 "lrkit": {"format": STATE_FORMAT, "class": "ChainedScheduler"}}
 

@@ -241,7 +241,10 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
         """The LR of each param group after the last step (tensors are copies, as torch)."""
         last = self._last_lr
         if type(last) is tuple:  # (tensor LRs: ``(values, tensors)``, the copies made when read, not at every step)
-            last = self._last_lr = [torch.tensor(v, dtype=t.dtype, device=t.device) for v, t in zip(*last)]
+            if len(last) == 1:  # (``(array,)``: a fused chain's values, the list made when read: ``_chain_fused``)
+                last = self._last_lr = last[0].tolist()
+            else:
+                last = self._last_lr = [torch.tensor(v, dtype=t.dtype, device=t.device) for v, t in zip(*last)]
         return last
 
     def get_lr(self):

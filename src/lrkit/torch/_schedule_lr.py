@@ -243,19 +243,22 @@ class ScheduleLR(LRScheduler):
         if k == self.last_epoch and not self._is_initial:
             self._calls = calls
             return
-        if self._step_count == 1:
+        count = self._step_count
+        if count == 1:
             check_order(self.optimizer)
+        lr = self._steady
+        if lr is not None and not self._is_initial:  # (one tensor LR: ``_steady``)
+            wrote = one_tensor_step(lr, self.optimizer.param_groups,
+                                    k if self.steps_per_epoch is None else self._time(k))
+            if wrote is not None:
+                self._calls, self.last_epoch, self._step_count = calls, k, count + 1
+                if wrote:
+                    self._last_lr = lr.steady.last_lr  # (``_remember``)
+                return
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
             raise group_count_error(self, len(groups))
         t = k if self.steps_per_epoch is None else self._time(k)
-        lr = self._steady
-        if lr is not None and lr.access is lr.tensor_access and not self._is_initial:  # (``_steady``)
-            if one_tensor_step(lr, groups, t) is not None:
-                self._calls, self.last_epoch = calls, k
-                self._step_count += 1
-                self._last_lr = (lr.last_values, lr.written)  # (``_remember``)
-                return
         if self.on_device:  # one fused write from a step counter on the device (``_device``)
             self._step_on_device(groups, k)
             self._calls, self.last_epoch = calls, k

@@ -149,23 +149,26 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
 
     def step(self, epoch=None):
         """Step the scheduler (``epoch`` is torch's deprecated closed-form argument)."""
-        if self._step_count == 1:
+        count = self._step_count
+        if count == 1:
             check_order(self.optimizer)
-        self._step_count += 1
+        self._step_count = count + 1
+        lr = self._steady
+        if lr is not None and epoch is None and not self._is_initial:  # (one tensor LR: ``_steady``)
+            k = self.last_epoch + 1
+            if 0 < k <= self._last_time:
+                wrote = one_tensor_step(lr, self.optimizer.param_groups, k)
+                if wrote is not None:
+                    self.last_epoch = k
+                    if wrote:
+                        self._last_lr = lr.steady.last_lr  # (``_remember``)
+                    return
         if epoch is None and not self._is_initial and self._hyperparameters is not None:
             k = self.last_epoch + 1
             if 0 < k <= self._last_time:
                 groups = self.optimizer.param_groups
                 if len(groups) != self._n_groups:
                     raise group_count_error(self, len(groups))
-                lr = self._steady
-                if lr is not None and lr.access is lr.tensor_access:  # (one tensor LR: ``_steady``)
-                    wrote = one_tensor_step(lr, groups, k)
-                    if wrote is not None:
-                        self.last_epoch = k
-                        if wrote:
-                            self._last_lr = (lr.last_values, lr.written)  # (``_remember``)
-                        return
                 hyperparameters = self._hyperparameters
                 lr = hyperparameters[0]
                 wrote = lr.advance(groups, k)

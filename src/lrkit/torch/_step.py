@@ -29,8 +29,9 @@ import torch
 from .._combinators import add, mul
 from .._errors import LrkitTypeError, LrkitValueError
 from .._shapes import cyclic
-from .._scaling import ARRAY_FROM, Scaling, scale_through
+from .._scaling import ARRAY_FROM, Scaling, scale_through, scaled
 from ._arguments import as_float
+from ._fused import FUSED_FROM, FusedSource
 from ._loading import excerpt
 from ._pickling import hyperparameter_state, restore_hyperparameter
 
@@ -73,6 +74,16 @@ def checked_values(scaling, u):
     if bounds is None or not bounds[0] <= u <= bounds[1]:
         refuse_bad(values)
     return values
+
+
+def checked_array(scaling, u):
+    """``checked_values`` as a float64 array, for many targets (the array ``Scaling.values`` makes its list of)."""
+    array = scaled(u, *scaling.arrays())
+    bounds = scaling.safe_range(False)
+    if bounds is None or not bounds[0] <= u <= bounds[1]:
+        if not ((array >= 0.0).all() and (array < _INF).all()):
+            refuse_bad(array.tolist())
+    return array
 
 
 def affine(unit, scale, offset):
@@ -353,7 +364,8 @@ _fill = torch.Tensor.fill_
 class TensorGroups:
     """Every group holds a tensor this hyperparameter filled last (the compile recipe's tensor LRs): the
     objects and their versions compared at C speed, one ``fill_`` per group (the floor of an in-place
-    write); anything else (an edit, a new object) is handed to ``AnyGroups``."""
+    write) or, for many groups, one fused write (``_fused``); anything else (an edit, a new object) is
+    handed to ``AnyGroups``."""
 
     __slots__ = ("key", "get")
 
@@ -374,7 +386,7 @@ class TensorGroups:
     def overwrite(self, groups, h, units):
         if not self.untouched(groups, h):
             return self.changes(groups, h)
-        self._fill(h, units)
+        self._fill(h, units, True)
         return True
 
     def changes(self, groups, h):
@@ -389,20 +401,32 @@ class TensorGroups:
             return h.any_access.write(groups, h, units)
         self._fill(h, units)
 
-    def _fill(self, h, units):
-        """``fill_`` the tensors filled last (the caller has seen the groups hold them)."""
-        values = checked_values(h.scaling, units[0])
+    def _fill(self, h, units, seen=False):
+        """``fill_`` the tensors filled last (the caller has seen the groups hold them; ``seen``: at the versions
+        of ``h.version_list``), or write them in one fused write (``_fused``, many groups)."""
         tensors = h.written
+        n = h.n_groups
+        source = h.fused = FusedSource.of(tensors, h.fused) if n >= FUSED_FROM else None
+        if source is not None and n >= ARRAY_FROM:  # (numpy's values written as they are, the list made once)
+            array = checked_array(h.scaling, units[0])
+            h.last_values = array.tolist()
+            h.version_list = source.write(array, h.version_list if seen else None)
+            h.tensor_versions = None  # (``Hyperparameter.tensor_versions``: made from version_list when read)
+            return
+        values = checked_values(h.scaling, units[0])
         h.last_values = values
-        if h.n_groups == 1:
+        if n == 1:
             t = tensors[0]
             t.fill_(values[0])
             v = t._version
             h.version_list, h.tensor_versions = [v], {0: v}
             return
-        _drain(map(_fill, tensors, values))
-        versions = h.version_list = list(map(_version, tensors))
-        h.tensor_versions = dict(enumerate(versions))
+        if source is None:
+            _drain(map(_fill, tensors, values))
+            h.version_list = list(map(_version, tensors))
+        else:  # (one fused write, ``_fused``)
+            h.version_list = source.write(values, h.version_list if seen else None)
+        h.tensor_versions = None
 
 
 def _number_access(key, n):
@@ -447,6 +471,8 @@ class Hyperparameter:
         self.tensor_access = (TensorGroups(key) if self.unit is not None and adjust is None and isinstance(key, str)
                               else None)
         self.version_list = None        # the tensors' versions after our last fill_ (``TensorGroups``)
+        self.fused = None               # the source of the fused write of many tensors (``_fused.FusedSource``)
+        self.steady = None              # the record of ``_steady.one_tensor_step`` (one group, a tensor LR)
         self.access = self.any_access
         self.unit_shared_with = None  # a hyperparameter with the same unit, advanced first (CyclicLR's lr)
         self.time = None                # the time of the last write
@@ -455,6 +481,19 @@ class Hyperparameter:
         self.written = [None] * n       # what the groups held after that write (floats or tensors)
         self.tensor_versions = {}       # group index -> tensor._version after our fill_
         self.numbers_only = False       # every group held a python number after the last write
+
+    @property
+    def tensor_versions(self):
+        """Group index -> the tensor's ``_version`` after our last write; made from ``version_list`` when read
+        (the tensor path writes only the list)."""
+        versions = self._tensor_versions
+        if versions is None:
+            versions = self._tensor_versions = dict(enumerate(self.version_list))
+        return versions
+
+    @tensor_versions.setter
+    def tensor_versions(self, versions):
+        self._tensor_versions = versions
 
     # ---- the step ------------------------------------------------------------------------------------
     def advance(self, groups, t, mode=CHAIN, base_values=None):

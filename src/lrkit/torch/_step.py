@@ -380,8 +380,8 @@ class TensorGroups:
         if h.n_groups == 1:  # (no lists for one group)
             c = groups[0][self.key]
             return c is h.written[0] and c._version == h.version_list[0]
-        current = list(map(self.get, groups))
-        return all(map(operator.is_, current, h.written)) and list(map(_version, current)) == h.version_list
+        written = h.written  # (the same objects: their versions)
+        return all(map(operator.is_, map(self.get, groups), written)) and list(map(_version, written)) == h.version_list
 
     def overwrite(self, groups, h, units):
         if not self.untouched(groups, h):

@@ -12,7 +12,7 @@ its anchor) is left to ``advance``, which then does the whole step: the values w
 the same either way (``tests/test_torch_steady.py`` runs both).
 
 What the step reads of the hyperparameter is kept in a :class:`Steady` record, made after a write of
-``advance`` (data only: no code, no bound method; a copy or a pickle of the scheduler goes without it). The
+``advance`` (a copy or a pickle of the scheduler goes without it: the copy makes its own). The
 step updates the hyperparameter's state in place (its one-element lists ``last_units`` and ``last_values``,
 its tensor versions) instead of making new lists; ``advance``, a load and every other writer assign new
 lists, which tells the record it is out of date (it is made again at the next steady step).
@@ -32,14 +32,15 @@ class Steady:
     record is current while ``h`` holds these same lists), the scale and offset of the group, whether the
     closed form is rebased, and ``get_last_lr()``'s lazy form ``(values, tensors)``."""
 
-    __slots__ = ("tensor", "values", "units", "written", "versions", "version_map", "scale", "offset", "rebased",
-                 "last_lr")
+    __slots__ = ("tensor", "fill", "unit_at", "values", "units", "written", "versions", "version_map", "scale", "offset",
+                 "rebased", "last_lr")
 
     def __reduce_ex__(self, protocol):  # (a copy or a pickle of the scheduler goes without it: made again)
         return dropped, ()
 
     def __init__(self, h):
-        self.tensor = h.written[0]
+        self.tensor = c = h.written[0]
+        self.fill, self.unit_at = c.fill_, h._unit_at  # (this tensor's: the record is not copied with it)
         self.units = h.last_units = list(h.last_units)  # (our own list: changed in place by the step)
         self.values = h.last_values
         self.written = h.written
@@ -78,7 +79,7 @@ def one_tensor_step(h, groups, t):
     if version != st.versions[0]:  # (an edit: ``advance`` looks)
         return None
     try:
-        u = h._unit_at(t)
+        u = st.unit_at(t)
     except OverflowError:  # (where Python floats overflow: the schedule's own value, as ``advance``)
         u = h.unit(t)
     units = st.units
@@ -90,7 +91,7 @@ def one_tensor_step(h, groups, t):
     v = scaled(u, st.scale, st.offset)
     if not 0.0 <= v < _INF:
         raise h.refusal(Refused(0, v), t) from None
-    c.fill_(v)  # (an in-place op: the tensor's version counter + 1)
+    st.fill(v)  # (``c.fill_``, an in-place op: the tensor's version counter + 1)
     units[0] = u
     st.values[0] = v
     st.versions[0] = st.version_map[0] = version + 1  # (both made for this tensor by the write before)

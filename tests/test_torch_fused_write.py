@@ -144,12 +144,17 @@ def test_many_tensor_groups_fused_write_the_same_as_one_fill_each(case, dtype):
         assert len(writes) >= 20 and sum(writes) >= 10, (len(writes), sum(writes))
 
 
+def _started(groups):
+    """A ScheduleLR on ``groups`` tensor LRs, after its first optimizer step."""
+    opt = make_optimizer(lrs=[0.3] * groups, tensor=[True] * groups)
+    sched = K.ScheduleLR(opt, lrkit.warmup(lrkit.cosine(1.0, 0.01, steps=90), steps=10), relative=True)
+    opt.step()
+    return opt, sched
+
+
 @pytest.mark.parametrize("groups", [1, GROUPS], ids=["one group (steady step)", "many groups (fused write)"])
 def test_a_copied_scheduler_writes_into_its_own_optimizer(groups):
-    shape = lrkit.warmup(lrkit.cosine(1.0, 0.01, steps=90), steps=10)
-    opt = make_optimizer(lrs=[0.3] * groups, tensor=[True] * groups)
-    sched = K.ScheduleLR(opt, shape, relative=True)
-    opt.step()
+    opt, sched = _started(groups)
     for _ in range(5):
         sched.step()
     h = sched._hyperparameters[0]
@@ -172,10 +177,7 @@ def test_a_copied_scheduler_writes_into_its_own_optimizer(groups):
 def test_what_a_step_returned_before_stays_as_it_was(groups):
     """The steady step changes the hyperparameter's lists in place: what ``get_last_lr()`` and ``state_dict()``
     gave before a step stays as it was, and after the step they give the values written."""
-    shape = lrkit.warmup(lrkit.cosine(1.0, 0.01, steps=90), steps=10)
-    opt = make_optimizer(lrs=[0.3] * groups, tensor=[True] * groups)
-    sched = K.ScheduleLR(opt, shape, relative=True)
-    opt.step()
+    opt, sched = _started(groups)
     for k in range(12):
         sched.step()
         if k % 3:

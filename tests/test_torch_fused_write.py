@@ -152,8 +152,9 @@ def _started(groups):
     return opt, sched
 
 
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
 @pytest.mark.parametrize("groups", [1, GROUPS], ids=["one group (steady step)", "many groups (fused write)"])
-def test_a_copied_scheduler_writes_into_its_own_optimizer(groups):
+def test_a_copied_scheduler_writes_into_its_own_optimizer(groups, how):
     opt, sched = _started(groups)
     for _ in range(5):
         sched.step()
@@ -161,7 +162,7 @@ def test_a_copied_scheduler_writes_into_its_own_optimizer(groups):
     cache = h.steady if groups == 1 else h.fused
     assert cache is not None  # (the steady step / the fused write ran)
     assert pickle.loads(pickle.dumps(cache)) is None  # (a pickle of the scheduler goes without it)
-    opt2, sched2 = copy.deepcopy((opt, sched))
+    opt2, sched2 = copy.deepcopy((opt, sched)) if how == "deepcopy" else pickle.loads(pickle.dumps((opt, sched)))
     h2 = sched2._hyperparameters[0]
     assert h2.steady is None and h2.fused is None  # (made again by the copy, for its own tensors)
     before = [g["lr"].item() for g in opt.param_groups]

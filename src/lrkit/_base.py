@@ -169,6 +169,18 @@ def _negative_step(step):
     return LrkitValueError(f"step must be a finite number >= 0, got {excerpt(step)}")
 
 
+class _PerStep:
+    """``schedule._scalar``, the per-step path: made on first use and kept as an instance attribute (which
+    then shadows this class attribute)."""
+
+    def __get__(self, schedule, owner=None):
+        if schedule is None:
+            return self
+        scalar = _lazy_scalar(schedule)
+        object.__setattr__(schedule, "_scalar", scalar)
+        return scalar
+
+
 class Schedule:
     """A learning-rate schedule: an immutable value mapping the update count ``t >= 0`` to a number.
 
@@ -199,6 +211,8 @@ class Schedule:
     """
 
     __slots__ = ()
+
+    _scalar = _PerStep()  # (a class attribute, not __getattr__: that would slow every attribute lookup)
 
     def _f(self, t, xp):  # the formula, written once against the namespace xp
         raise NotImplementedError
@@ -257,12 +271,6 @@ class Schedule:
         """The value at ``t`` where Python floats overflowed: numpy gives inf (or an inf a ``where`` discards)."""
         return float(self._call_default(np.float64(t)[None])[0])
 
-    def __getattr__(self, name):
-        if name == "_scalar":  # the per-step path, an instance attribute once set
-            scalar = _lazy_scalar(self)
-            object.__setattr__(self, "_scalar", scalar)
-            return scalar
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __getstate__(self):  # the compiled fast path is rebuilt after unpickling
         state = dict(self.__dict__)

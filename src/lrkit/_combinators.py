@@ -11,7 +11,7 @@ from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, bounds_of, register
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._namespace import NUMPY
-from ._segments import MIN_PARTS, by_parts, split, worth_it
+from ._segments import MIN_PARTS, by_parts, linear_ramp, split, worth_it
 
 
 @register
@@ -52,7 +52,7 @@ class sequence(Schedule):
         return value
 
     def _edges(self):
-        edges = self.__dict__.get("_edge_array")
+        edges = getattr(self, "_edge_array", None)
         if edges is None:
             edges = np.asarray(self.boundaries, dtype=np.float64)
             object.__setattr__(self, "_edge_array", edges)
@@ -149,6 +149,8 @@ class warmup(Schedule):
         return xp.where(t < self.steps, ramp, after)
 
     def _warming(self, t):  # numpy steps t < self.steps, where min(t, steps) is t
+        if self.shape == "linear":  # (one buffer)
+            return linear_ramp(t, self.start, self._peak, self.steps)
         return self._ramp(t, t / self.steps, NUMPY)
 
     def _warmed(self, t):  # numpy steps t >= self.steps (or NaN), where max(t - steps, 0.0) is t - steps

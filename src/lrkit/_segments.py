@@ -6,6 +6,8 @@ n steps for m parts; here the steps are sorted into their parts once (one ``sear
 runs on its own steps only: O(n + m log m) work. Each value is computed by the same elementwise
 operations as the ``where`` form, so the results are bitwise equal.
 """
+import math
+
 import numpy as np
 
 #: below this many steps (and with few parts) the ``where`` form is cheaper than sorting steps into parts
@@ -75,6 +77,42 @@ def split(t, first, ahead, behind):
     return out
 
 
+def cosine_curve(t, start, end, steps, exponent, divide_first):
+    """``lrkit.cosine``'s formula on a float64 array ``t`` (ndim >= 1), computed in one buffer: the same operations
+    on the same numbers in the same order as the formula (so the same values bit for bit: tests/test_short_curves.py),
+    without a new array per operation. ``cos`` and the power run out of place, as the formula runs them (the same
+    numpy loop). ``end + x`` is left out where ``end`` is +0.0: ``x = (start - 0.0) * wave`` is then never -0.0
+    (``start >= 0``, ``wave = (1 + cos) / 2 >= +0``), so ``0.0 + x`` is ``x``."""
+    w = np.minimum(t, steps)
+    if divide_first:  # pi * t would overflow: divide first
+        np.divide(w, steps, out=w)
+        np.multiply(math.pi, w, out=w)
+    else:
+        np.multiply(math.pi, w, out=w)
+        np.divide(w, steps, out=w)
+    w = np.cos(w)
+    np.add(1, w, out=w)
+    np.multiply(w, 0.5, out=w)
+    if exponent != 1:
+        w = w ** exponent
+    np.multiply(start - end, w, out=w)
+    if end != 0 or math.copysign(1.0, end) < 0 or start < 0:
+        np.add(end, w, out=w)
+    return w
+
+
+def linear_ramp(t, start, peak, steps):
+    """``warmup``'s linear ramp ``start + (peak - start) * (t / steps)`` on a float64 array ``t`` (ndim >= 1), in
+    one buffer: the formula's operations in its order."""
+    u = np.divide(t, steps)
+    np.multiply(peak - start, u, out=u)
+    np.add(start, u, out=u)
+    return u
+
+
 def _whole(value, t):
     """Is ``value`` a new float64 array of ``t``'s shape (what ``where`` would have made of it)?"""
-    return type(value) is np.ndarray and value.shape == t.shape and value.dtype == np.float64 and value is not t
+    return type(value) is np.ndarray and value.shape == t.shape and value.dtype is _FLOAT64 and value is not t
+
+
+_FLOAT64 = np.dtype(np.float64)

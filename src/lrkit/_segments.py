@@ -62,14 +62,15 @@ def split(t, first, ahead, behind):
     operations on the same numbers, so the same values bit for bit, and no ``where``. None where the steps of
     ``first`` do not all come before the others (the caller's ``where`` form decides), or where a side's value
     is not a new float64 array of its steps' shape."""
-    k = np.count_nonzero(first)
+    k = int(np.count_nonzero(first))
     if k == t.size or k == 0:  # one side only (the warmup of a short curve, say)
         value = ahead(t) if k else behind(t)
         return value if _whole(value, t) else None
-    if np.count_nonzero(first[:k]) < k:  # (cheaper than .all())
+    if first.argmin() != k:  # the first step outside ``first`` comes after its k steps: they come first
         return None
-    head, tail = ahead(t[:k]), behind(t[k:])
-    if not (_whole(head, t[:k]) and _whole(tail, t[k:])):
+    before, after = t[:k], t[k:]
+    head, tail = ahead(before), behind(after)
+    if not (_whole(head, before) and _whole(tail, after)):
         return None
     out = np.empty(t.shape, dtype=np.float64)
     out[:k] = head

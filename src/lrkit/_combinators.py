@@ -141,7 +141,8 @@ class warmup(Schedule):
 
     def _f(self, t, xp):
         if xp is NUMPY and type(t) is np.ndarray and t.ndim == 1:  # each side on its own steps only
-            value = split(t, t < self.steps, self._warming, self._warmed)
+            value = split(t, t < self.steps, self._warming, self._warmed,
+                          self._warming_into if self.shape == "linear" else None)
             if value is not None:
                 return value
         ramp = self._ramp(t, xp.minimum(t, self.steps) / self.steps, xp)
@@ -152,6 +153,9 @@ class warmup(Schedule):
         if self.shape == "linear":  # (one buffer)
             return linear_ramp(t, self.start, self._peak, self.steps)
         return self._ramp(t, t / self.steps, NUMPY)
+
+    def _warming_into(self, t, out):  # the linear ramp straight into the curve's slice ``out``
+        linear_ramp(t, self.start, self._peak, self.steps, out)
 
     def _warmed(self, t):  # numpy steps t >= self.steps (or NaN), where max(t - steps, 0.0) is t - steps
         return self.schedule._f(t - self.steps, NUMPY)

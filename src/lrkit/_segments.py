@@ -56,12 +56,13 @@ def arrays(schedule, *fields):
     return found
 
 
-def split(t, first, ahead, behind):
+def split(t, first, ahead, behind, ahead_into=None):
     """``np.where(first, ahead(t), behind(t))`` for a 1-d numpy ``t`` and a boolean mask ``first`` of it, with each
     function run only on its own steps (``ahead`` where ``first`` holds, ``behind`` elsewhere): the same elementwise
     operations on the same numbers, so the same values bit for bit, and no ``where``. None where the steps of
     ``first`` do not all come before the others (the caller's ``where`` form decides), or where a side's value
-    is not a new float64 array of its steps' shape."""
+    is not a new float64 array of its steps' shape. ``ahead_into(steps, out)``, where given, computes ``ahead``
+    straight into the output's slice (no copy)."""
     k = int(np.count_nonzero(first))
     if k == t.size or k == 0:  # one side only (the warmup of a short curve, say)
         value = ahead(t) if k else behind(t)
@@ -69,11 +70,17 @@ def split(t, first, ahead, behind):
     if first.argmin() != k:  # the first step outside ``first`` comes after its k steps: they come first
         return None
     before, after = t[:k], t[k:]
-    head, tail = ahead(before), behind(after)
-    if not (_whole(head, before) and _whole(tail, after)):
-        return None
     out = np.empty(t.shape, dtype=np.float64)
-    out[:k] = head
+    if ahead_into is not None:
+        ahead_into(before, out[:k])
+    else:
+        head = ahead(before)
+        if not _whole(head, before):
+            return None
+        out[:k] = head
+    tail = behind(after)
+    if not _whole(tail, after):
+        return None
     out[k:] = tail
     return out
 
@@ -102,10 +109,10 @@ def cosine_curve(t, start, end, steps, exponent, divide_first):
     return w
 
 
-def linear_ramp(t, start, peak, steps):
+def linear_ramp(t, start, peak, steps, out=None):
     """``warmup``'s linear ramp ``start + (peak - start) * (t / steps)`` on a float64 array ``t`` (ndim >= 1), in
-    one buffer: the formula's operations in its order."""
-    u = np.divide(t, steps)
+    one buffer (``out``, a float64 array of ``t``'s shape, where given): the formula's operations in its order."""
+    u = np.divide(t, steps, out=out)
     np.multiply(peak - start, u, out=u)
     np.add(start, u, out=u)
     return u

@@ -13,7 +13,7 @@ from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._functions import resolve
 from ._namespace import MATH, NUMPY
 from ._powers import _BIG, _between, _periods_elapsed, _power, _scaled_power
-from ._segments import arrays as _arrays, cosine_curve as _cosine_curve
+from ._segments import _FLOAT64, arrays as _arrays, cosine_curve as _cosine_curve
 
 
 class _Aperiodic(Schedule):
@@ -326,7 +326,7 @@ class cosine(_OverSteps):
         self._validate("exponent", check.positive)
 
     def _f(self, t, xp):
-        if xp is NUMPY and type(t) is np.ndarray and t.ndim and t.dtype == np.float64:  # (one buffer)
+        if xp is NUMPY and type(t) is np.ndarray and t.ndim and t.dtype is _FLOAT64:  # (one buffer)
             return _cosine_curve(t, self.start, self.end, self.steps, self.exponent, not self.steps < _BIG)
         if self.steps < _BIG:
             wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5

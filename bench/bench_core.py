@@ -3,7 +3,8 @@
     python bench/bench_core.py            # full run (about 45 s on 2 cores, half of it stepping torch)
     python bench/bench_core.py --quick    # smaller sizes, a few seconds (what the smoke test runs)
 
-Options: ``--quick``, ``--repeat N`` (timing repeats, the minimum is kept), ``--no-torch`` (skip row c).
+Options: ``--quick``, ``--repeat N`` (timing repeats, the minimum is kept), ``--no-torch`` (skip row c),
+``--rows a,d`` (only those rows: a letter per row, a' with a).
 
 The schedule is ``lrkit.warmup(lrkit.cosine(3e-4, 0.0, steps=9000), steps=1000)`` and the rows are:
 
@@ -128,7 +129,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (a few seconds)")
     parser.add_argument("--repeat", type=int, default=None, help="timing repeats; the minimum is kept")
     parser.add_argument("--no-torch", action="store_true", help="skip row (c)")
+    parser.add_argument("--rows", default="abcdef", help="only these rows, e.g. a,d (default: all)")
     args = parser.parse_args(argv)
+    want = set(args.rows.replace(",", "").replace("'", "").lower())
+    if not want <= set("abcdef"):
+        parser.error(f"--rows takes letters among a-f, got {args.rows!r}")
     if args.repeat is not None and args.repeat < 1:
         parser.error(f"--repeat must be a positive integer, got {args.repeat}")
 
@@ -140,14 +145,14 @@ def main(argv=None):
 
     torch = None
     torch_note = "not installed"
-    if not args.no_torch:
+    if not args.no_torch and "c" in want:
         try:
             import torch
             torch_note = torch.__version__
         except ImportError:
             torch = None
     else:
-        torch_note = "not used (--no-torch)"
+        torch_note = "not used (--no-torch)" if args.no_torch else "not used (--rows)"
 
     s = schedule()
     print(f"lrkit core benchmark{' (--quick: sizes reduced, ratios indicative only)' if quick else ''}")
@@ -159,25 +164,27 @@ def main(argv=None):
     rows = []
 
     # (a) scalar path
-    steps = list(range(WARMUP + DECAY + 1000))
+    steps = list(range(WARMUP + DECAY + 1000)) if "a" in want else []
     check("(a)", [s(t) for t in steps], [reference_scalar(t) for t in steps], rtol=1e-12, atol=1e-18)
     calls = steps * scalar_passes
-    ours, ref = (t / len(calls) for t in best_pair(consume(s, calls), consume(reference_scalar, calls), repeat))
-    rows.append(("(a) scalar s(t), per call", f"{len(calls):,} calls", seconds(ours), seconds(ref) + " math",
-                 ours / ref, "x", "<= 3x", ours / ref <= 3))
-    rows.append(("(a') the same, issue 13's goal", f"{len(calls):,} calls", seconds(ours), seconds(ref) + " math",
-                 ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
+    if calls:
+        ours, ref = (t / len(calls) for t in best_pair(consume(s, calls), consume(reference_scalar, calls), repeat))
+        rows.append(("(a) scalar s(t), per call", f"{len(calls):,} calls", seconds(ours), seconds(ref) + " math",
+                     ours / ref, "x", "<= 3x", ours / ref <= 3))
+        rows.append(("(a') the same, issue 13's goal", f"{len(calls):,} calls", seconds(ours), seconds(ref) + " math",
+                     ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
 
     # (b) numpy curve
-    grid = np.arange(curve_steps)
-    ours_curve, ref_curve = s(grid), reference_numpy(grid)
-    check("(b)", ours_curve, ref_curve, rtol=1e-12, atol=1e-18)
-    del ours_curve, ref_curve
-    ours, ref = best_pair(lambda: s(grid), lambda: reference_numpy(grid), repeat)
-    rows.append(("(b) numpy curve s(np.arange(n))", f"n = {curve_steps:,}", seconds(ours), seconds(ref) + " numpy",
-                 ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
-    del grid
-    rows.extend(issue13_rows(s, quick, repeat))
+    if "b" in want:
+        grid = np.arange(curve_steps)
+        ours_curve, ref_curve = s(grid), reference_numpy(grid)
+        check("(b)", ours_curve, ref_curve, rtol=1e-12, atol=1e-18)
+        del ours_curve, ref_curve
+        ours, ref = best_pair(lambda: s(grid), lambda: reference_numpy(grid), repeat)
+        rows.append(("(b) numpy curve s(np.arange(n))", f"n = {curve_steps:,}", seconds(ours), seconds(ref) + " numpy",
+                     ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
+        del grid
+    rows.extend(issue13_rows(s, quick, repeat, want))
 
     # (c) torch stepping vs the lrkit numpy curve
     if torch is None:
@@ -197,8 +204,19 @@ def main(argv=None):
     return 0
 
 
-def issue13_rows(s, quick, repeat):
+def issue13_rows(s, quick, repeat, want="def"):
     """Issue 13: short curves, a sequence of many parts, a long lookup table, each against hand-written numpy."""
+    rows = []
+    if "d" in want:
+        rows.extend(short_rows(s, quick, repeat))
+    if "e" in want:
+        rows.extend(sequence_rows(quick, repeat))
+    if "f" in want:
+        rows.extend(table_rows(quick, repeat))
+    return rows
+
+
+def short_rows(s, quick, repeat):
     rows = []
     # short curves: the fixed cost of a call shows. np.arange(1000) lies inside the warmup (lrkit evaluates its
     # ramp only); steps 500..1499 cross the warmup's end (each side on its own 500 steps)
@@ -211,7 +229,12 @@ def issue13_rows(s, quick, repeat):
                   min(timeit.repeat(lambda: reference_numpy(grid), number=number, repeat=1))) for _ in range(repeat)]
         ours, ref = (min(t[i] for t in times) / number for i in (0, 1))
         rows.append((work, size, seconds(ours), seconds(ref) + " numpy", ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
-    # a sequence of many parts: each part only on its own steps
+    return rows
+
+
+def sequence_rows(quick, repeat):
+    """A sequence of many parts: each part only on its own steps."""
+    rows = []
     parts, length = (200, 1000) if quick else (1000, 1000)
     seq = lrkit.sequence([lrkit.cosine(1.0, 0.1, steps=length)] * parts, boundaries=[length * (i + 1) for i in range(parts - 1)])
     steps = parts * length
@@ -227,7 +250,12 @@ def issue13_rows(s, quick, repeat):
     ours, ref = best_pair(lambda: seq(grid), lambda: reference_sequence(grid), repeat)
     rows.append((f"(e) sequence of {parts:,} parts", f"n = {steps:,}", seconds(ours), seconds(ref) + " numpy",
                  ours / ref, "x", "<= 1.5x", ours / ref <= 1.5))
-    # a long lookup table: one binary search over the whole curve
+    return rows
+
+
+def table_rows(quick, repeat):
+    """A long lookup table: one binary search over the whole curve."""
+    rows = []
     m = 2000 if quick else 9999  # (lrkit.MAX_PARTS: 10,000 values)
     milestones = list(range(50, 50 * m + 1, 50))
     table = lrkit.multistep(1.0, milestones=milestones, gamma=0.9999)

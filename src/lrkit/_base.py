@@ -80,7 +80,7 @@ def register(cls):
 
 def _depth(value):
     if isinstance(value, Schedule):
-        return value.__dict__.get("_depth", 1)
+        return getattr(value, "_depth", 1)
     if isinstance(value, tuple):
         if _numbers_only(value):
             return 0
@@ -98,7 +98,7 @@ def _numbers_only(values):
 
 def bounds_of(schedule):
     """``schedule.bounds()``, computed once per schedule (a combinator asks its parts)."""
-    found = schedule.__dict__.get("_bounds")
+    found = getattr(schedule, "_bounds", None)
     if found is None:
         found = schedule.bounds()
         object.__setattr__(schedule, "_bounds", found)
@@ -140,7 +140,7 @@ def _numbers(schedule):
                 yield from _numbers(value)
             elif isinstance(value, float):
                 yield f"{type(schedule).__name__}.{f.name}", value
-    expanded = schedule.__dict__.get("expanded")
+    expanded = getattr(schedule, "expanded", None)
     if isinstance(expanded, Schedule):
         yield from _numbers(expanded)
 
@@ -210,7 +210,7 @@ class Schedule:
 
     def _written(self, name):
         """Field ``name`` as it was written (its integers as ints again), for the repr and the config."""
-        return _as_written(getattr(self, name), self.__dict__.get("_integers", {}).get(name))
+        return _as_written(getattr(self, name), getattr(self, "_integers", {}).get(name))
 
     def _keep_floats(self, name, value):
         """Set field ``name`` to ``value`` with its integers (at any depth of tuples) as floats: every
@@ -220,15 +220,20 @@ class Schedule:
         floats, written = _as_floats(value)
         object.__setattr__(self, name, floats)
         if written is not None:
-            object.__setattr__(self, "_integers", {**self.__dict__.get("_integers", {}), name: written})
+            object.__setattr__(self, "_integers", {**getattr(self, "_integers", {}), name: written})
 
     def __call__(self, step, xp=None):
         if xp is None:
             kind = type(step)
             if kind is int or kind is float:
                 if 0 <= step < _INF:  # (the scalar path: few lookups before the compiled call)
+                    try:  # (an instance attribute once made: no class attribute or __getattr__, which would
+                        scalar = self._scalar  # slow down every attribute lookup of a schedule)
+                    except AttributeError:
+                        scalar = _lazy_scalar(self)
+                        object.__setattr__(self, "_scalar", scalar)
                     try:
-                        return self._scalar(step)
+                        return scalar(step)
                     except OverflowError:
                         return self._overflowed(step)
                 raise _negative_step(step)
@@ -257,12 +262,6 @@ class Schedule:
         """The value at ``t`` where Python floats overflowed: numpy gives inf (or an inf a ``where`` discards)."""
         return float(self._call_default(np.float64(t)[None])[0])
 
-    def __getattr__(self, name):
-        if name == "_scalar":  # the per-step path, an instance attribute once set
-            scalar = _lazy_scalar(self)
-            object.__setattr__(self, "_scalar", scalar)
-            return scalar
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __getstate__(self):  # the compiled fast path is rebuilt after unpickling
         state = dict(self.__dict__)
@@ -291,17 +290,11 @@ class Schedule:
             t = t.astype(np.float64)
             bad = t[~((t >= 0) & np.isfinite(t))][0]
             raise _negative_step(bad.item())
-        flat = t.astype(np.float64).reshape(-1)
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            if flat.size <= _CHUNK or self._whole():  # (one pass: no copy into an output array)
-                out = self._f(flat, NUMPY)
-                if type(out) is not np.ndarray or out.shape != flat.shape or out.dtype != np.float64 or out is flat:
-                    out = np.array(np.broadcast_to(out, flat.shape), dtype=np.float64)
-                return out.reshape(t.shape)
-            out = np.empty_like(flat)
-            for i in range(0, flat.size, _CHUNK):  # blocks that stay in cache: ~20% faster on long curves
-                out[i:i + _CHUNK] = self._f(flat[i:i + _CHUNK], NUMPY)
-        return out.reshape(t.shape)
+        flat = t.astype(np.float64)
+        if t.ndim != 1:
+            flat = flat.reshape(-1)
+        out = _quietly(self, flat)
+        return out if t.ndim == 1 else out.reshape(t.shape)
 
     def _whole(self):
         """Evaluate a long numpy curve in one pass rather than in cache-sized blocks (a lookup table does
@@ -420,6 +413,23 @@ def _lazy_scalar(schedule):
         return compiled(t)
 
     return first
+
+
+@np.errstate(over="ignore", under="ignore", invalid="ignore")  # (as a decorator: cheaper than a with block)
+def _quietly(schedule, flat):
+    """``schedule``'s numpy curve at the float64 steps ``flat`` (1-d), a new float64 array."""
+    if flat.size <= _CHUNK or schedule._whole():  # (one pass: no copy into an output array)
+        out = schedule._f(flat, NUMPY)
+        if type(out) is not np.ndarray or out.shape != flat.shape or out.dtype is not _FLOAT64 or out is flat:
+            out = np.array(np.broadcast_to(out, flat.shape), dtype=np.float64)
+        return out
+    out = np.empty_like(flat)
+    for i in range(0, flat.size, _CHUNK):  # blocks that stay in cache: ~20% faster on long curves
+        out[i:i + _CHUNK] = schedule._f(flat[i:i + _CHUNK], NUMPY)
+    return out
+
+
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _as_floats(value):

@@ -11,7 +11,7 @@ from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, bounds_of, register
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._namespace import NUMPY
-from ._segments import MIN_PARTS, by_parts, split, worth_it
+from ._segments import MIN_PARTS, by_parts, linear_ramp, split, worth_it
 
 
 @register
@@ -52,7 +52,7 @@ class sequence(Schedule):
         return value
 
     def _edges(self):
-        edges = self.__dict__.get("_edge_array")
+        edges = getattr(self, "_edge_array", None)
         if edges is None:
             edges = np.asarray(self.boundaries, dtype=np.float64)
             object.__setattr__(self, "_edge_array", edges)
@@ -141,7 +141,8 @@ class warmup(Schedule):
 
     def _f(self, t, xp):
         if xp is NUMPY and type(t) is np.ndarray and t.ndim == 1:  # each side on its own steps only
-            value = split(t, t < self.steps, self._warming, self._warmed)
+            value = split(t, t < self.steps, self._warming, self._warmed,
+                          self._warming_into if self.shape == "linear" else None)
             if value is not None:
                 return value
         ramp = self._ramp(t, xp.minimum(t, self.steps) / self.steps, xp)
@@ -149,7 +150,12 @@ class warmup(Schedule):
         return xp.where(t < self.steps, ramp, after)
 
     def _warming(self, t):  # numpy steps t < self.steps, where min(t, steps) is t
+        if self.shape == "linear":  # (one buffer)
+            return linear_ramp(t, self.start, self._peak, self.steps)
         return self._ramp(t, t / self.steps, NUMPY)
+
+    def _warming_into(self, t, out):  # the linear ramp straight into the curve's slice ``out``
+        linear_ramp(t, self.start, self._peak, self.steps, out)
 
     def _warmed(self, t):  # numpy steps t >= self.steps (or NaN), where max(t - steps, 0.0) is t - steps
         return self.schedule._f(t - self.steps, NUMPY)

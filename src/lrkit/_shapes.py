@@ -11,9 +11,9 @@ from . import _checks as check
 from ._base import MAX_EVENTS, Cycle, Schedule, register
 from ._errors import LrkitTypeError, LrkitValueError, excerpt
 from ._functions import resolve
-from ._namespace import MATH
+from ._namespace import MATH, NUMPY
 from ._powers import _BIG, _between, _periods_elapsed, _power, _scaled_power
-from ._segments import arrays as _arrays
+from ._segments import _FLOAT64, arrays as _arrays, cosine_curve as _cosine_curve
 
 
 class _Aperiodic(Schedule):
@@ -326,6 +326,8 @@ class cosine(_OverSteps):
         self._validate("exponent", check.positive)
 
     def _f(self, t, xp):
+        if xp is NUMPY and type(t) is np.ndarray and t.ndim and t.dtype is _FLOAT64:  # (one buffer)
+            return _cosine_curve(t, self.start, self.end, self.steps, self.exponent, not self.steps < _BIG)
         if self.steps < _BIG:
             wave = (1 + xp.cos(math.pi * xp.minimum(t, self.steps) / self.steps)) * 0.5
         else:  # pi * t would overflow: divide first
@@ -443,7 +445,7 @@ class piecewise_constant(_Aperiodic):
     def _lookup(self, t):
         """``values[#{b <= t}]`` (``#{b < t}`` for ``switch="after"``), on a number or a numpy array."""
         if isinstance(t, np.ndarray):  # (the arrays built once: long curves are searched in one pass)
-            boundaries, values = self.__dict__.get("_arrays") or _arrays(self, self.boundaries, self.values)
+            boundaries, values = getattr(self, "_arrays", None) or _arrays(self, self.boundaries, self.values)
             return values[np.searchsorted(boundaries, t, side="left" if self.switch == "after" else "right")]
         search = bisect.bisect_left if self.switch == "after" else bisect.bisect_right
         return self.values[search(self.boundaries, t)]

@@ -123,7 +123,7 @@ class with_shares(Schedule):
                         f"{cls.__name__}: {name}={excerpt(text)}: a share of the run is a length or a point in "
                         f"time, written in {', '.join(sorted(LENGTHS))}; {name} is not one")
         self.__dict__.update(cls=cls, values=values, _defaults={f.name: f.default for f in fields},
-                             _depth=1 + max((v.__dict__.get("_depth", 1) for v in values.values()
+                             _depth=1 + max((getattr(v, "_depth", 1) for v in values.values()
                                              if isinstance(v, Schedule)), default=0))
 
     def shares(self):

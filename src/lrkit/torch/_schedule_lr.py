@@ -247,7 +247,7 @@ class ScheduleLR(LRScheduler):
         if count == 1:
             check_order(self.optimizer)
         lr = self._steady
-        if lr is not None and not self._is_initial:  # (one tensor LR: ``_steady``)
+        if lr is not None and lr.access is lr.tensor_access and not self._is_initial:  # (one tensor LR: ``_steady``)
             wrote = one_tensor_step(lr, self.optimizer.param_groups,
                                     k if self.steps_per_epoch is None else self._time(k))
             if wrote is not None:

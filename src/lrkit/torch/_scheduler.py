@@ -154,7 +154,7 @@ class LRScheduler(torch_lr_scheduler.LRScheduler):
             check_order(self.optimizer)
         self._step_count = count + 1
         lr = self._steady
-        if lr is not None and epoch is None and not self._is_initial:  # (one tensor LR: ``_steady``)
+        if lr is not None and lr.access is lr.tensor_access and epoch is None and not self._is_initial:  # (``_steady``)
             k = self.last_epoch + 1
             if 0 < k <= self._last_time:
                 wrote = one_tensor_step(lr, self.optimizer.param_groups, k)

@@ -201,7 +201,7 @@ def main(argv=None):
     print("goals: " + ("all met" if not missed else "NOT MET for " + "; ".join(missed)))
     if not args.no_issue13:
         import _issue13_torch
-        _issue13_torch.main(args, results, floors, sizes)
+        _issue13_torch.main(args, results, floors, sizes, dict(ROWS), stepper)
     return 0
 
 

@@ -425,8 +425,23 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
     def step(self, epoch=None):
         """``step()`` moves one epoch on; ``step(epoch)`` jumps to ``epoch`` (a float is fine)."""
         self._step_count += 1  # (torch's CosineAnnealingWarmRestarts.step checks no step order)
-        if epoch is None and self.last_epoch < 0:
-            epoch = 0
+        if epoch is None:
+            last = self.last_epoch + 1
+            if last > 0:  # (the usual step: one epoch on, from a cycle this scheduler knows)
+                new = self._epoch + 1
+                groups = self.optimizer.param_groups
+                start = self._cycle_start
+                if len(groups) == self._n_groups and start <= new < start + self.T_i and not self._is_initial:
+                    self._epoch, self.last_epoch = new, last
+                    lr = self._hyperparameters[0]
+                    if lr.advance(groups, new):  # (CHAIN: not chainable, only skips a step whose values stay)
+                        if lr.numbers_only:  # (``_remember``, one call less per step)
+                            self._last_lr = list(lr.last_values)
+                        else:
+                            self._remember(groups)
+                    return
+            else:
+                epoch = 0
         if epoch is None:
             new, last = self._epoch + 1, self.last_epoch + 1
         else:

@@ -136,3 +136,47 @@ def test_arithmetic_bounds_every_float_result(symbol, a, b, lo, hi, minus_zero):
     span = _ranges.arithmetic(symbol, _ranges.Span(*a, nan=False, negative_zero=False),
                               _ranges.Span(*b, nan=False, negative_zero=False))
     assert (span.lo, span.hi) == (lo, hi) and span.may_be_minus_zero() == minus_zero
+
+
+@pytest.mark.parametrize("base", [2.0, 0.5, 1.0, 1.0000001, 10.0, 1e-300])
+def test_a_power_of_a_constant_bounds_every_value(base):
+    """``base ** e`` for ``e`` in a span lies in ``_ranges.power``'s span (an overflow raises: not a value)."""
+    rng = random.Random(13)
+    for _ in range(300):
+        lo, hi = sorted(rng.choice([rng.uniform(-50, 50), rng.uniform(-2000, 2000), -math.inf, math.inf, 0.0])
+                        for _ in range(2))
+        span = _ranges.power(_ranges.of_constant(base), _ranges.Span(lo, hi, nan=False, negative_zero=False))
+        assert not span.nan and not span.may_be_minus_zero()
+        for e in [lo, hi] + [rng.uniform(max(lo, -1e4), min(hi, 1e4)) for _ in range(20) if lo < hi]:
+            try:
+                value = base ** e
+            except OverflowError:
+                continue
+            assert span.lo <= value <= span.hi, (base, lo, hi, e, value, span)
+
+
+def test_a_power_of_a_symbol_or_a_non_positive_base_is_not_bounded():
+    anything = _ranges.Span(0.0, 3.0, nan=False, negative_zero=False)
+    assert _ranges.power(_ranges.Span(1.0, 2.0, nan=False), anything) is _ranges.EVERYTHING
+    assert _ranges.power(_ranges.of_constant(-2.0), anything) is _ranges.EVERYTHING
+    assert _ranges.power(_ranges.of_constant(0.0), anything) is _ranges.EVERYTHING
+
+
+def test_log_bounds_every_value():
+    rng = random.Random(7)
+    for _ in range(300):
+        lo, hi = sorted(rng.choice([rng.uniform(0, 10), rng.uniform(0, 1e-300), rng.uniform(1, 1e300), 0.0, -1.0,
+                                    math.inf]) for _ in range(2))
+        span = _ranges.function("log", _ranges.Span(lo, hi, nan=False, negative_zero=False))
+        for x in [lo, hi] + [rng.uniform(lo, min(hi, 1e308)) for _ in range(20)]:
+            if x > 0:
+                assert span.lo <= math.log(x) <= span.hi and not span.nan, (lo, hi, x, span)
+
+
+def test_a_repeated_pure_operation_is_computed_once():
+    """cosine_restarts with a period multiplier computes ``2.0 ** n`` for the cycle's start and for its length:
+    once in the compiled code; the ``/ 1.0`` of ``(m - 1) = 1`` is left out once the power's range is known."""
+    source = lrkit.cosine_restarts(1.0, 0.0, period=1000, period_mult=2).per_step().source
+    specialised = source.split("\n    v", 1)[0]
+    assert specialised.count("(2.0) **") == 3 and "/ (1.0)" not in specialised, source
+

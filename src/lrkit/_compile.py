@@ -3,7 +3,8 @@ one Python function of ``t`` (constants inlined, each ``where`` an ``if``/``else
 branch it takes: one phase of a ``sequence``, either the warmup or the schedule after it).
 
 The compiled function performs exactly the operations the ``math`` namespace would on the values it
-returns, in the same order, so its results are bitwise equal; the interpreter overhead of the nested
+returns, in the same order (a pure operation repeated on the same operands computed once), so its results
+are bitwise equal; the interpreter overhead of the nested
 ``_f`` calls, attribute lookups and namespace indirection is gone, and so is the work of the branches
 not taken. Formulas the tracer cannot follow (a user function that needs a real float, say) fall back
 to plain evaluation.
@@ -39,15 +40,25 @@ class _Tape:
         self.constants = {}
         self.floats = set()   # names that hold a Python float whatever ``t`` is (no ``float()`` needed at the end)
         self.plain = {"t"}    # names that hold a Python int or float (not a user function's result)
+        self.pure = {}        # (operation, operands) -> its symbol: one pure operation on the same operands, once
 
     def emit(self, operation, *args, where=False, is_float=False, plain=False):
+        key = None
+        if not where and (operation in _BINARY or operation in _PURE):  # (not a user function: it may not be pure)
+            key = (operation,) + tuple(a.name if isinstance(a, _Sym) else (type(a), repr(a)) for a in args)
+            same = self.pure.get(key)
+            if same is not None:
+                return same
         name = f"v{len(self.ops)}"
         self.ops[name] = (operation, args, where)
         if is_float:
             self.floats.add(name)
         if is_float or plain:
             self.plain.add(name)
-        return _Sym(self, name)
+        symbol = _Sym(self, name)
+        if key is not None:
+            self.pure[key] = symbol
+        return symbol
 
     def is_plain(self, value):
         if isinstance(value, _Sym):
@@ -184,6 +195,8 @@ class _Tape:
                 if zero_ok or one_ok:  # x + 0.0, x - 0.0, x * 1.0, x / 1.0 (and 0.0 + x, 1.0 * x): x itself
                     return x, sx
             return None, span
+        if operation == "**":
+            return None, (_ranges.power(sa, sb) if type(a) is float else _ranges.EVERYTHING)
         if operation in _BINARY:
             truth = _ranges.decided(operation, sa, sb)
             return truth, _ranges.EVERYTHING
@@ -307,6 +320,7 @@ def _namespace(tape):
 
 
 _MATH_NAMES = {f"_{f}": getattr(MATH, f) for f in ("floor", "ceil", "cos", "exp", "log", "sqrt")}
+_PURE = {"neg", "min", "max", *_MATH_NAMES}
 
 
 def compile_scalar(schedule):

@@ -102,8 +102,43 @@ def negated(a):
     return Span(-a.hi, -a.lo, a.nan, a.may_be_positive())
 
 
+def _widened(lo, hi):
+    """``[lo, hi]`` widened outward by a relative 1e-9 (and the least float): a libm ``log`` or ``pow`` need
+    not be correctly rounded nor monotonic to the last ulp, so its values at the ends bound the others only
+    with some room."""
+    if math.isfinite(lo):
+        lo -= abs(lo) * 1e-9 + 5e-324
+    if math.isfinite(hi):
+        hi += abs(hi) * 1e-9 + 5e-324
+    return lo, hi
+
+
+def power(a, b):
+    """The span of ``a ** b`` for a positive float constant ``a`` (a single point) and any ``b``; EVERYTHING
+    otherwise. Python raises OverflowError where the power leaves float range."""
+    base = a.lo
+    if a.nan or a.hi != base or not 0.0 < base < math.inf:
+        return EVERYTHING
+    if base == 1.0:
+        return Span(1.0, 1.0, False, False)  # (1.0 ** NaN is 1.0)
+
+    def at(e):
+        try:
+            return base ** e
+        except OverflowError:
+            return math.inf
+    ends = sorted((at(b.lo), at(b.hi)))
+    lo, hi = _widened(*ends)
+    return Span(max(lo, 0.0), hi, b.nan, False)
+
+
 def function(name, a):
     """The span of ``math.name(a)``."""
+    if name == "log":  # (math.log raises for x <= 0; log(inf) is inf)
+        if not a.hi > 0.0:
+            return EVERYTHING
+        lo, hi = _widened(math.log(a.lo) if a.lo > 0.0 else -math.inf, math.log(a.hi))
+        return Span(lo, hi, a.nan, False)
     if name == "cos":
         return Span(-1.0, 1.0, a.nan or a.lo == -math.inf or a.hi == math.inf, False)
     if name == "exp":

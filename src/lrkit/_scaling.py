@@ -44,7 +44,7 @@ def scaled(u, scale, offset=None):
     if type(scale) is list:
         if offset is None:
             return [u * scale[0]] if len(scale) == 1 else [u * s for s in scale]
-        return [u * s + o for s, o in zip(scale, offset)]
+        return [u * scale[0] + offset[0]] if len(scale) == 1 else [u * s + o for s, o in zip(scale, offset)]
     return u * scale if offset is None else u * scale + offset
 
 

@@ -199,7 +199,7 @@ def plan_rule(n_groups):
 
 def plan_state(scheduler):
     """The ``"plan"`` entry of a state_dict: the re-anchored plan as spec strings (None: none)."""
-    plan = scheduler.__dict__.get("_anchored")
+    plan = getattr(scheduler, "_anchored", None)
     if not plan:
         return None
     return {key: [None if s is None else repr(s) for s in per] for key, per in plan.items()}
@@ -208,7 +208,7 @@ def plan_state(scheduler):
 def planned(scheduler, hyperparameters):
     """``hyperparameters`` with the re-anchored plan (``scheduler._anchored``) in place of their curves:
     group ``i`` follows its own schedule, scale 1 (a chainable one rebases around 0)."""
-    plan = scheduler.__dict__.get("_anchored")
+    plan = getattr(scheduler, "_anchored", None)
     if not plan or not hyperparameters:
         return hyperparameters
     out = []
@@ -225,7 +225,7 @@ def planned(scheduler, hyperparameters):
 
 def _schedules(scheduler, h):
     """Each group's schedule of ``h`` now: the re-anchored plan's own (not times 1) where it has one."""
-    per = (scheduler.__dict__.get("_anchored") or {}).get(key_name(h.key))
+    per = (getattr(scheduler, "_anchored", None) or {}).get(key_name(h.key))
     if per is not None and not h.rebased:
         return list(per)
     return [h.schedule(i) for i in range(h.n_groups)]

@@ -86,11 +86,15 @@ class MultiplicativeLR(_Lambdas, LRScheduler, torch_lr_scheduler.MultiplicativeL
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
+    _loaded_products = None  # (set by ``_load_extra``, taken by ``_make_hyperparameters``)
+
     def _make_hyperparameters(self):
         fns, where = distinct(self.lr_lambdas)
         h = _RunningHyperparameter("lr", [multiplicative(fn) for fn in fns], where, Scaling(self._bases()),
                                    chainable=True)
-        saved = self.__dict__.pop("_loaded_products", None)  # (a loaded state's products: not multiplied again)
+        saved = self._loaded_products  # (a loaded state's products: not multiplied again)
+        if saved is not None:  # (no ``__dict__`` read at construction: it would slow every attribute lookup)
+            del self._loaded_products  # (the class's None again)
         if isinstance(saved, list) and len(saved) == len(h.running):
             for p, state in zip(h.running, saved):
                 p.load(state)
@@ -108,7 +112,9 @@ class MultiplicativeLR(_Lambdas, LRScheduler, torch_lr_scheduler.MultiplicativeL
 
     def _load_extra(self, state):
         lrkit_state = state.get("lrkit") if isinstance(state.get("lrkit"), dict) else {}
-        self._loaded_products = lrkit_state.get("products")  # (taken by ``_make_hyperparameters``)
+        products = lrkit_state.get("products")
+        if products is not None:
+            self._loaded_products = products  # (taken by ``_make_hyperparameters``)
 
 
 

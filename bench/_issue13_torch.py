@@ -137,32 +137,11 @@ def tensor_lrs(goals, sizes, quick, repeat):
 TWO_KEYS = ("CyclicLR", "OneCycleLR")
 
 
-def key_floor(n, keys, quick, repeat):
-    """``bench_torch.floor`` for each of ``keys`` in turn: read the key from ``n`` groups, compare with the
-    values written last, write new floats (made before the clock starts), at C speed."""
-    groups = optimizer(n).param_groups
-    getters = [operator.itemgetter(key) for key in keys]
-    steps = max(10, (200 if quick else 600) // max(1, n // 20))
-    out = math.inf
-    for _ in range(repeat):
-        rows = [[0.1 * (1 + i / n) * (k + 2) for i in range(n)] for k in range(steps)]
-        last = [list(map(get, groups)) for get in getters]
-        start = time.perf_counter()
-        for new in rows:
-            for j, (key, get) in enumerate(zip(keys, getters)):
-                if list(map(get, groups)) != last[j]:
-                    break
-                collections.deque(map(operator.setitem, groups, itertools.repeat(key), new), maxlen=0)
-                last[j] = new
-        out = min(out, (time.perf_counter() - start) / steps)
-    return out
-
-
-def rw_floor(n):
-    """``bench_torch.floor`` as a step: read ``"lr"`` from ``n`` groups, compare with the values written last,
-    write new floats (made beforehand, kept alive, as there), at C speed."""
-    groups = optimizer(n).param_groups
-    get = operator.itemgetter("lr")
+def rw_floor(n, key="lr", groups=None):
+    """``bench_torch.floor`` as a step: read ``key`` from ``n`` groups (``groups``, or those of a new optimizer),
+    compare with the values written last, write new floats (made beforehand, kept alive, as there), at C speed."""
+    groups = optimizer(n).param_groups if groups is None else groups
+    get = operator.itemgetter(key)
     rows = itertools.cycle([[0.1 * (1 + i / n) * k for i in range(n)] for k in (1, 2, 3)])
     state = [list(map(get, groups))]
 
@@ -170,16 +149,27 @@ def rw_floor(n):
         new = next(rows)
         if list(map(get, groups)) != state[0]:
             raise SystemExit("the floor's groups changed")
-        collections.deque(map(operator.setitem, groups, itertools.repeat("lr"), new), maxlen=0)
+        collections.deque(map(operator.setitem, groups, itertools.repeat(key), new), maxlen=0)
         state[0] = new
     return step
 
 
+def two_key_floor(n):
+    """The read+write floor of ``"lr"``, then of ``"momentum"``, in the same ``n`` groups."""
+    groups = optimizer(n).param_groups
+    lr, momentum = rw_floor(n, "lr", groups), rw_floor(n, "momentum", groups)
+
+    def step():
+        lr()
+        momentum()
+    return step
+
+
 def float_path(goals, results, floors, quick, repeat, rows, stepper):
-    """Each drop-in's step at the largest group count against the read+write floor, the two in alternating
-    blocks of their own (as the floor is timed alone: the table's lrkit times alternate with torch's on another
-    optimizer of as many groups, whose blocks leave the caches cold; those times are printed too)."""
-    two_keys = {}
+    """Each drop-in's step at 1000 groups or more against the read+write floor (CyclicLR and OneCycleLR also
+    against the floor of the two keys they write), in alternating blocks of their own (as the floor is timed
+    alone: the table's lrkit times alternate with torch's on another optimizer of as many groups, whose blocks
+    leave the caches cold; those times are printed too)."""
     for (name, n), (t, k) in results.items():
         if n < 1000:
             continue
@@ -189,17 +179,15 @@ def float_path(goals, results, floors, quick, repeat, rows, stepper):
         for _ in range(3):
             step()
         steps = 5 if quick else 20
-        k_alone, f = interleaved([step, rw_floor(n)], steps, repeat * 4)
+        fns = [step, rw_floor(n)] + ([two_key_floor(n)] if name in TWO_KEYS else [])
+        k_alone, f, *f2 = interleaved(fns, steps, repeat * 4)
         goals.add(f"float path {name}, {n} groups", k_alone, f, k_alone / f, "<= 2x read+write floor",
                   k_alone / f <= 2.0)
         goals.add(f"  the same, timed in the table (between torch's blocks) vs the floor", k, floors[n],
                   k / floors[n], "(reported)", True)
-        if name in TWO_KEYS:  # (the same against the floor of the two keys it writes, measured now)
-            if n not in two_keys:
-                two_keys[n] = key_floor(n, ("lr", "momentum"), quick, repeat)
-            f2 = two_keys[n]
-            goals.add(f"float path {name}, {n} groups, vs the two-key floor (lr, momentum)", k_alone, f2,
-                      k_alone / f2, "(reported: it writes two keys)", True)
+        if f2:
+            goals.add(f"float path {name}, {n} groups, vs the two-key floor (lr, momentum)", k_alone, f2[0],
+                      k_alone / f2[0], "(reported: it writes two keys)", True)
 
 
 def plateau_cuts(goals, n, floor, quick, repeat):

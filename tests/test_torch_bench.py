@@ -40,6 +40,18 @@ def test_bench_torch_issue13_sections_print_their_goals():
     assert re.search(r"^issue 13 goals: ", out, re.M)
 
 
+def test_bench_torch_float_path_section_at_1000_groups():
+    """At 1000 groups the float path section times a drop-in against the read+write floor, and a drop-in that
+    writes two keys also against the two-key floor, each figure next to its goal (never asserted)."""
+    done = subprocess.run([sys.executable, BENCH, "--quick", "--repeat", "1", "--groups", "1000", "--only", "OneCycleLR"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for figure in ("float path OneCycleLR, 1000 groups ", "  the same, timed in the table",
+                   "float path OneCycleLR, 1000 groups, vs the two-key floor (lr, momentum)"):
+        assert re.search(rf"^{re.escape(figure)}.*\s[\d,.]+x\s+.+\s(met|NOT MET)$", out, re.M), (figure, out)
+
+
 def test_bench_train_quick_runs():
     """bench/bench_train.py --quick: five variants of a compiled training step, the LRs checked equal."""
     train = os.path.join(os.path.dirname(BENCH), "bench_train.py")

@@ -190,8 +190,9 @@ def float_path(goals, results, floors, quick, repeat, rows, stepper):
                       k_alone / f2[0], "(reported: it writes two keys)", True)
 
 
-def plateau_cuts(goals, n, floor, quick, repeat):
-    """ScheduleLR's plateau stage: report() with a cut at every call (factor 0.999, patience 0)."""
+def plateau_cuts(goals, n, quick, repeat):
+    """ScheduleLR's plateau stage: report() with a cut at every call (factor 0.999, patience 0), against the
+    read+write floor, the two in alternating blocks of their own (as for the float path)."""
     opt = optimizer(n)
     sched = K.ScheduleLR(opt, "constant(1.0)", relative=True,
                          plateau=lrkit.plateau(patience=0, factor=0.999, threshold=0.0, cooldown=0, eps=0.0))
@@ -199,7 +200,7 @@ def plateau_cuts(goals, n, floor, quick, repeat):
     metric = itertools.count(1.0)  # (worse every time: a cut at every report)
     steps = 20 if quick else 60
     sched.report(0.0)  # (the best so far: every later report is worse)
-    t = best(lambda: sched.report(float(next(metric))), steps, repeat)
+    t, floor = interleaved([lambda: sched.report(float(next(metric))), rw_floor(n)], steps, repeat)
     if sched.plateau_state.reductions < steps * repeat:
         raise SystemExit(f"plateau stage: {sched.plateau_state.reductions} cuts in {steps * repeat} reports")
     goals.add(f"plateau stage report() with a cut, {n} groups", t, floor, t / floor, "<= 2x read+write floor",
@@ -333,8 +334,7 @@ def main(args, results, floors, sizes, rows, stepper):
         if name in ("ReduceLROnPlateau", "ChainedScheduler") and n == 1:
             goals.add(f"{name} vs torch's, 1 group (torch / lrkit)", k, t, t / k, ">= 1.0x", t / k >= 1.0)
     if not only or "plateau" in only:
-        big = max(sizes)
-        plateau_cuts(goals, big, floors[big], args.quick, repeat)
+        plateau_cuts(goals, max(sizes), args.quick, repeat)
     if not only or "run" in only:
         run_length(goals, args.quick, repeat)
     if not only or "milestones" in only:

@@ -1,7 +1,7 @@
 """The sections of ``bench/bench_torch.py`` for issue 13 (scheduler cost at scale): tensor LRs against the
 floor of writing them, the float path at 1000 groups against the read+write floor (CyclicLR and OneCycleLR,
 which write LR and momentum, also against the floor of those two keys), the plateau stage's
-cuts, ReduceLROnPlateau at 1 group, the per-step cost at step 1e3 against 1e7, MultiStepLR's
+cuts, ReduceLROnPlateau and ChainedScheduler at 1 group, the per-step cost at step 1e3 against 1e7, MultiStepLR's
 construction and state_dict per milestone, MultiplicativeLR's memory. Each figure is a ratio of two
 timings taken in the same run, printed next to its goal."""
 import collections
@@ -250,13 +250,11 @@ RUN = [
 ]
 
 
-def run_length(goals, quick, repeat, only=()):
+def run_length(goals, quick, repeat):
     early, late = 10 ** 3, 10 ** 7
     steps = 200 if quick else 1000
     rows = RUN + [("MultiplicativeLR", None)]
     for name, make in rows:
-        if only and name.split()[0] not in only:
-            continue
         if make is None:
             a, b = _multiplicative_at(early), _multiplicative_at(late)
         else:

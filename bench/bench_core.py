@@ -1,6 +1,6 @@
 """lrkit core benchmark: every figure is a ratio of two timings taken in the same run.
 
-    python bench/bench_core.py            # full run (about 45 s on 2 cores, half of it stepping torch)
+    python bench/bench_core.py            # full run (about 20 s on 2 cores)
     python bench/bench_core.py --quick    # smaller sizes, a few seconds (what the smoke test runs)
 
 Options: ``--quick``, ``--repeat N`` (timing repeats, the minimum is kept), ``--no-torch`` (skip row c),
@@ -19,6 +19,9 @@ The schedule is ``lrkit.warmup(lrkit.cosine(3e-4, 0.0, steps=9000), steps=1000)`
     ``optimizer.step()`` runs once before the loop (torch warns otherwise), not per step: the row times
     getting the LR curve, not training. torch is imported only here; without it the row is skipped
     with a message.
+(d)-(f), issue 13's, each against hand-written numpy, goal <= 1.5x: short curves (1,000 and 10,000 steps, and
+    1,000 steps across the warmup's end), a ``sequence`` of many cosine parts, a ``multistep`` of many
+    milestones.
 
 Before timing, each row checks that lrkit and its reference produce the same numbers (so both sides do
 the same work) and stops with exit status 1 if they do not. Goals are printed next to the ratios;

@@ -9,17 +9,18 @@ Options: ``--quick``, ``--repeat N`` (timing repeats, the minimum is kept), ``--
 sections of issue 13), ``--no-issue13``.
 
 After the table against torch, the goals of issue 13 (``bench/_issue13_torch.py``): tensor LRs against
-the floor of one ``fill_`` per group (ScheduleLR's tensor path, a drop-in on tensor LRs, device mode), the
-float path of every drop-in at the largest group count against the read+write floor (<= 2x),
-ReduceLROnPlateau and ChainedScheduler against torch at 1 group (>= 1x), the plateau stage's
-``report()`` with a cut, the per-step cost at update 1e7 against update 1e3 (flat: <= 1.5x), MultiStepLR's
-construction and ``state_dict()`` per milestone (linear) and MultiplicativeLR's memory.
+the cheaper of two floors, one ``fill_`` per group and one fused write (ScheduleLR's tensor path, a drop-in
+on tensor LRs, device mode), the float path of every drop-in at 1000 groups against the read+write floor
+(<= 2x), ReduceLROnPlateau and ChainedScheduler against torch at 1 group (>= 1x), the plateau stage's
+``report()`` with a cut at the largest group count (<= 2x the floor), the per-step cost at update 1e7
+against update 1e3 (flat: <= 1.5x), MultiStepLR's construction and ``state_dict()`` per milestone (linear)
+and MultiplicativeLR's memory.
 
 Each row builds two identical ``torch.optim.SGD(momentum=0.9)`` optimizers with ``n`` param groups (each
 group its own float LR, as when layers get different LRs), one driven by ``torch.optim.lr_scheduler.X``
 and one by ``lrkit.torch.X`` with the same arguments. Before timing, the row checks that both write the
-same LRs (and momenta) into the groups for the steps it times (to 1e-12 relative; exit status 1
-otherwise), so that both sides do the same work. Then it times blocks of consecutive ``step()`` calls,
+same LRs (and momenta) into the groups for the first steps it times (up to 60; to 1e-12 relative; exit
+status 1 otherwise), so that both sides do the same work. Then it times blocks of consecutive ``step()`` calls,
 alternating torch and lrkit, and keeps the fastest block of each (per step). ``optimizer.step()`` runs
 once before, not in the timed loop (the rows time the scheduler, not training). ``ScheduleLR`` (the native
 adapter, a shape relative to each group's initial LR) is timed against torch's ``LambdaLR`` computing the

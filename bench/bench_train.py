@@ -14,8 +14,8 @@ blocks; each figure is the fastest block's (a block nobody preempted). Per varia
 
 - step: the whole training step; without: the same model and compiled step in blocks that do not call the
   scheduler (interleaved with the others); **added**: their difference, what the scheduler costs the run
-  wherever that time is spent (the row without a scheduler shows the noise of this difference: about
-  +-0.6% of the step in quiet runs, too wide to decide a 1% goal);
+  wherever that time is spent (the row without a scheduler shows the noise of this difference, too wide
+  to decide a 1% goal: see the README);
 - in loop: ``scheduler.step()`` timed where it runs, right after the compiled step: **its share of the step
   is the goal, <= 1%**; alone: the same scheduler's step in a loop of its own (its caches warm).
 

@@ -53,7 +53,7 @@ def test_bench_torch_float_path_section_at_1000_groups():
 
 
 def test_bench_train_quick_runs():
-    """bench/bench_train.py --quick: five variants of a compiled training step, the LRs checked equal."""
+    """bench/bench_train.py --quick: every variant of a compiled training step runs, the LRs checked equal."""
     train = os.path.join(os.path.dirname(BENCH), "bench_train.py")
     done = subprocess.run([sys.executable, train, "--quick", "--repeat", "1"], capture_output=True, text=True,
                           timeout=900)

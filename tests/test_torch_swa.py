@@ -116,3 +116,32 @@ def test_schedules_show_the_curve():
     first = sched.schedules[0]
     assert [round(first(k), 6) for k in range(6)] == [0.5, 0.3875, 0.275, 0.1625, 0.05, 0.05]
     assert value(opt.param_groups[1]["lr"]) == 0.1
+
+
+@pytest.mark.parametrize("last_epoch", [0, 4])
+@pytest.mark.parametrize("lrs, tensor", [((0.9, 0.5), (False, False)), ((0.9, 0.5), (True, True)),
+                                         ((0.9, 0.5), (False, True)), ((0.9,), (False,)), ((0.9,), (True,))])
+def test_built_with_last_epoch_anneals_as_torch(last_epoch, lrs, tensor):
+    """torch's SWALR counts its annealing from the step it was built at (``last_epoch + 1``); every step of
+    lrkit's (its fast paths included: one float group, one tensor group, many) must too, before and after a
+    load."""
+    opts = []
+    for _ in range(3):
+        opt = make_optimizer("sgd", lrs, tensor=tensor)
+        for g in opt.param_groups:
+            g["initial_lr"] = value(g["lr"])
+        opts.append(opt)
+    sched_t = S.SWALR(opts[0], swa_lr=0.1, anneal_epochs=5, last_epoch=last_epoch)
+    sched_k = K.SWALR(opts[1], swa_lr=0.1, anneal_epochs=5, last_epoch=last_epoch)
+    resumed = None
+    for k in range(12):
+        assert_groups_match(opts[0], opts[1], f"step {k}")
+        if resumed is not None:
+            assert lrs_of(opts[2]) == lrs_of(opts[1]), k
+        if k == 3:
+            resumed = K.SWALR(opts[2], swa_lr=0.1, anneal_epochs=5, last_epoch=last_epoch)
+            opts[2].load_state_dict(opts[1].state_dict())
+            resumed.load_state_dict(sched_k.state_dict())
+        for opt, sched in ((opts[0], sched_t), (opts[1], sched_k)) + (((opts[2], resumed),) if resumed else ()):
+            opt.step()
+            sched.step()

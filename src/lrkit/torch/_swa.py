@@ -1,5 +1,7 @@
 """``SWALR``: torch's ``torch.optim.swa_utils.SWALR`` (Izmailov et al. 2018, "Averaging Weights Leads to
 Wider Optima and Better Generalization") with its curve from a core schedule."""
+import math
+
 from torch.optim import swa_utils as torch_swa_utils
 
 from .._scaling import Scaling
@@ -45,10 +47,17 @@ class SWALR(LRScheduler, torch_swa_utils.SWALR):
         # torch anneals from the LR each group holds now (not from initial_lr), counting its own steps
         self._swa_from = [as_float(g["lr"]) for g in optimizer.param_groups]
         self._epoch_offset = (last_epoch if isinstance(last_epoch, int) else -1) + 1
+        self._offset_steps()
         super().__init__(optimizer, last_epoch)
 
     def _time(self, k):
         return k - self._epoch_offset
+
+    def _offset_steps(self):
+        """``LRScheduler.step``'s fast paths take the schedule at time ``k`` (steps ``0 < k <= _last_time``);
+        built after step 0, this one's time is ``k - _epoch_offset``: every step then takes the general path,
+        which asks ``_time``."""
+        self._last_time = 0 if self._epoch_offset else math.inf
 
     def _make_hyperparameters(self):
         e = self.anneal_epochs
@@ -71,3 +80,4 @@ class SWALR(LRScheduler, torch_swa_utils.SWALR):
     def _load_config(self, state):
         super()._load_config(state)
         self._set_anneal_func(self._anneal_strategy)
+        self._offset_steps()

@@ -6,6 +6,7 @@ tensors, python floats and reloads; a copy or a pickle of a scheduler writes int
 import pickle
 
 from test_torch_dropins import _config
+from test_torch_steady import random_edit
 from test_torch_support import K, copy, make_optimizer, pytest, quiet, random, torch, value
 
 import lrkit
@@ -104,23 +105,10 @@ def _script(make, seed, dtype, fused_from):
         opt.step()
         seen = []
         for _ in range(80):
-            groups = opt.param_groups
-            i = rng.randrange(GROUPS)
-            r = rng.random()
-            if r < 0.05:  # an edit in place (x1.0: a write of the same value, a new version)
-                groups[i]["lr"].mul_(rng.choice([0.5, 2.0, 1.0]))
-            elif r < 0.08:  # another tensor object (a group holding a float first: back to all tensors)
-                i = next((j for j, g in enumerate(groups) if not isinstance(g["lr"], torch.Tensor)), i)
-                groups[i]["lr"] = torch.tensor(value(groups[i]["lr"]) * rng.choice([1.0, 0.7]), dtype=dtype)
-            elif r < 0.10:  # a python float
-                groups[i]["lr"] = value(groups[i]["lr"])
-            elif r < 0.12:  # a checkpoint round trip
-                state = copy.deepcopy(sched.state_dict())
-                with quiet():
-                    sched.load_state_dict(state)
+            random_edit(rng, opt, sched, rng.randrange(GROUPS), dtype)
             with quiet():
                 sched.step()
-            lrs = [(type(g["lr"]).__name__, value(g["lr"])) for g in groups]
+            lrs = [(type(g["lr"]).__name__, value(g["lr"])) for g in opt.param_groups]
             last = [value(x) for x in sched.get_last_lr()] if rng.random() < 0.3 else None
             seen.append((lrs, last, sched.last_epoch))
         state = sched.state_dict()

@@ -63,6 +63,26 @@ def steady(on):
         yield calls
 
 
+def random_edit(rng, opt, sched, i, dtype):
+    """What may happen to param group ``i``'s LR between two steps (seeded): an edit in place (x1.0: a write of
+    the same value, a new version), another tensor object (optimizer.load_state_dict, Accelerate's prepare; a
+    group holding a python float takes it first), a python float, a checkpoint round trip, or nothing."""
+    groups = opt.param_groups
+    r = rng.random()
+    if r < 0.06:
+        if isinstance(groups[i]["lr"], torch.Tensor):
+            groups[i]["lr"].mul_(rng.choice([0.5, 2.0, 1.0]))
+    elif r < 0.09:
+        i = next((j for j, g in enumerate(groups) if not isinstance(g["lr"], torch.Tensor)), i)
+        groups[i]["lr"] = torch.tensor(value(groups[i]["lr"]) * rng.choice([1.0, 0.7]), dtype=dtype)
+    elif r < 0.11:
+        groups[i]["lr"] = value(groups[i]["lr"])
+    elif r < 0.14:
+        state = copy.deepcopy(sched.state_dict())
+        with quiet():
+            sched.load_state_dict(state)
+
+
 def _script(make, seed, dtype, steps=STEPS):
     """A seeded run: each step, maybe an edit of the group's LR, then ``step()``; what the run saw."""
     rng = random.Random(seed)
@@ -72,18 +92,7 @@ def _script(make, seed, dtype, steps=STEPS):
     opt.step()
     seen = []
     for _ in range(steps):
-        group = opt.param_groups[0]
-        r = rng.random()
-        if r < 0.06:  # an edit in place (x1.0: a write of the same value, a new version)
-            group["lr"].mul_(rng.choice([0.5, 2.0, 1.0])) if isinstance(group["lr"], torch.Tensor) else None
-        elif r < 0.09:  # another tensor object (optimizer.load_state_dict, Accelerate's prepare)
-            group["lr"] = torch.tensor(value(group["lr"]) * rng.choice([1.0, 0.7]), dtype=dtype)
-        elif r < 0.11:  # a python float
-            group["lr"] = value(group["lr"])
-        elif r < 0.14:  # a checkpoint round trip
-            state = copy.deepcopy(sched.state_dict())
-            with quiet():
-                sched.load_state_dict(state)
+        random_edit(rng, opt, sched, 0, dtype)
         with quiet():
             sched.step()
         lr = opt.param_groups[0]["lr"]

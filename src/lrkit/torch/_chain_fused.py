@@ -115,7 +115,7 @@ class FusedChain:
                 return False
             plan.append(step)
         if n < ARRAY_FROM:
-            return self._step_lists(groups, n, wrote, plan)
+            return self._step_lists(groups, wrote, plan)
         return self._step_arrays(groups, wrote, plan)
 
     # ---- one group: python floats ----------------------------------------------------------------------------
@@ -160,16 +160,13 @@ class FusedChain:
         return True
 
     # ---- a few groups: lists, as the members compute them -------------------------------------------
-    def _step_lists(self, groups, n, x, plan):
-        if n == 1:
-            if groups[0]["lr"] is not x[0]:  # (someone else wrote: the per-member step follows it)
-                return False
-        elif not all(map(_is, map(_get_lr, groups), x)):
+    def _step_lists(self, groups, x, plan):
+        if not all(map(_is, map(_get_lr, groups), x)):  # (someone else wrote: the per-member step follows it)
             return False
         done = []
         for m, h, k, u, previous in plan:
             written = h.written
-            differ = [x[0] != written[0]] if n == 1 else list(map(_ne, x, written))
+            differ = list(map(_ne, x, written))
             anchors = h.initial.offset
             if all(differ):  # every group changed since the member's write: its rebase
                 scale = scale_through(x, previous, anchors)
@@ -189,7 +186,7 @@ class FusedChain:
             x = values
         for (m, h, k, u, previous), (scale, values) in zip(plan, done):
             if scale is _SAME:
-                _unchanged(m, h, k, values if n == 1 else None)
+                _unchanged(m, h, k, None)
                 continue
             if scale is not None:
                 scaling = h.scaling
@@ -199,10 +196,7 @@ class FusedChain:
                 h.rebased, h.offsets_moved = True, False
             _commit(m, h, k, u, values)
         if x is not self.wrote:
-            if n == 1:
-                groups[0]["lr"] = x[0]
-            else:
-                _drain(map(_setitem, groups, repeat("lr"), x))
+            _drain(map(_setitem, groups, repeat("lr"), x))
             self.wrote = x
         return True
 

@@ -9,7 +9,7 @@ from .._errors import LrkitError, LrkitTypeError, LrkitValueError, excerpt
 from .._plateau import PlateauState
 from .._plateau import plateau as plateau_controller
 from .._greedy import GreedyState, greedy
-from .._scaling import ARRAY_FROM, Scaling
+from .._scaling import ARRAY_FROM, Scaling, scaled
 from .._spec import as_schedule
 from ._replan import check_policy, replanned_specs
 from ._arguments import (as_float, check_optimizer, distinct, group_values, integer, last_epoch_argument, plain_value,
@@ -365,8 +365,7 @@ class ScheduleLR(LRScheduler):
         raw = None
         if h.n_groups >= ARRAY_FROM and not isinstance(ctl.min_lr, tuple) and not any(skips):
             if h.unit is not None:  # (one curve: its values as ``Scaling.values`` computes them, kept as an array)
-                scale, offset = h.scaling.arrays()
-                v = scale * units[0] if offset is None else scale * units[0] + offset
+                v = scaled(units[0], *h.scaling.arrays())
             else:
                 raw = h.values(units, adjust=False)
                 v = None if None in raw else np.asarray(raw, dtype=np.float64)

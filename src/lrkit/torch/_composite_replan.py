@@ -23,11 +23,11 @@ import copy
 import logging
 import warnings
 
-from .._errors import LrkitError, LrkitValueError, excerpt
+from .._errors import LrkitError, LrkitValueError
 from .._combinators import sequence
 from .._plans import replan
 from .._warps import shift
-from ._replan import DROP_IN_POLICIES, PlanChangedWarning, config_changes, describe_changes
+from ._replan import PlanChangedWarning, config_changes, describe_changes, known_policy
 from ._step import affine, key_name
 from ._step_order import SCHEDULERS
 
@@ -42,9 +42,7 @@ CHAIN_REFUSES = {
 
 def check_composite_policy(on_change, composite):
     """``on_change`` if the composite takes it; lrkit's error naming the class and why otherwise."""
-    if on_change not in DROP_IN_POLICIES:
-        raise LrkitValueError(f"on_change must be one of None (torch's rule, with a warning), 'raise', 'keep', "
-                              f"'new', 'smooth', got {excerpt(on_change)}")
+    known_policy(on_change)
     name = type(composite).__name__
     refused = getattr(composite, "_refuses", {})
     if on_change in refused:

@@ -41,12 +41,18 @@ def check_policy(on_change):
     return _check(on_change, POLICIES)
 
 
-def check_drop_in_policy(on_change, scheduler):
-    """``on_change`` if ``scheduler`` (a drop-in or its class) takes it; lrkit's error naming it otherwise
-    (``"smooth"`` where the class says why it has no plan to re-anchor: ``_no_smooth``)."""
+def known_policy(on_change):
+    """``on_change`` if it names a policy; lrkit's error naming the value otherwise."""
     if on_change not in DROP_IN_POLICIES:
         raise LrkitValueError(f"on_change must be one of None (torch's rule, with a warning), 'raise', 'keep', "
                               f"'new', 'smooth', got {excerpt(on_change)}")
+    return on_change
+
+
+def check_drop_in_policy(on_change, scheduler):
+    """``on_change`` if ``scheduler`` (a drop-in or its class) takes it; lrkit's error naming it otherwise
+    (``"smooth"`` where the class says why it has no plan to re-anchor: ``_no_smooth``)."""
+    known_policy(on_change)
     cls = scheduler if isinstance(scheduler, type) else type(scheduler)
     if not isinstance(scheduler, type) and hasattr(scheduler, "_check_policy"):  # (a composite: its members decide)
         return scheduler._check_policy(on_change)

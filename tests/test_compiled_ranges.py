@@ -180,3 +180,20 @@ def test_a_repeated_pure_operation_is_computed_once():
     specialised = source.split("\n    v", 1)[0]
     assert specialised.count("(2.0) **") == 3 and "/ (1.0)" not in specialised, source
 
+
+
+def test_a_product_may_be_nan_where_a_factor_spans_0_and_the_other_reaches_inf():
+    """``0 * inf`` inside the spans (not at a corner: [-2, 1] * [0, inf]) is NaN: a range without NaN would let
+    a branch's narrowed range decide a clamp that a NaN passes through."""
+    span = _ranges.arithmetic("*", _ranges.Span(-2.0, 1.0, nan=False), _ranges.Span(0.0, math.inf, nan=False))
+    assert span.nan
+
+    def formula(t, xp):
+        zero_at_large_steps = (xp.minimum(t, 2.0) - 2.0) + (1.0 - xp.minimum(t, 1.0))  # in [-2, 1], 0 for t >= 2
+        x = zero_at_large_steps * (t * 1e300)  # 0 * inf = NaN from t = 1e9 on
+        return xp.where(x < 5.0, 0.0, xp.minimum(x, 3.0))
+
+    s = lrkit.function(formula)
+    fast = compile_scalar(s)
+    for t in (0.5, 1.5, 3, 1e10, math.inf):
+        assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)

@@ -68,6 +68,11 @@ def _corners(op, a, b):
     return min(values), max(values)
 
 
+def _zero_times_infinity(a, b):
+    """May ``a`` be 0 where ``b`` is infinite (a NaN product that the corners need not show)?"""
+    return a.lo <= 0.0 <= a.hi and (b.lo == -math.inf or b.hi == math.inf)
+
+
 def _mul(x, y):
     return x * y
 
@@ -89,6 +94,7 @@ def arithmetic(symbol, a, b):
         return Span(a.lo - b.hi, a.hi - b.lo, nan, a.may_be_minus_zero() and b.may_be_positive())
     if symbol == "*":
         ends = _corners(_mul, a, b)
+        nan = nan or _zero_times_infinity(a, b) or _zero_times_infinity(b, a)
         return EVERYTHING if ends is None else Span(ends[0], ends[1], nan, _signs(a, b))
     if symbol == "/":
         if b.lo <= 0.0 <= b.hi:  # a division by zero raises, or the quotient is unbounded

@@ -197,3 +197,19 @@ def test_a_product_may_be_nan_where_a_factor_spans_0_and_the_other_reaches_inf()
     fast = compile_scalar(s)
     for t in (0.5, 1.5, 3, 1e10, math.inf):
         assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)
+
+
+def test_a_power_whose_int_exponent_span_ends_beyond_float_range():
+    """floor/ceil give int spans, and their products can end past float range (``0.5 ** 10 ** 400`` raises
+    OverflowError, as ``2.0 ** 10 ** 400`` does): the end is the infinity it lies towards, 0.5 ** inf = 0.0."""
+    span = _ranges.power(_ranges.of_constant(0.5), _ranges.Span(0, 10 ** 400, nan=False, negative_zero=False))
+    assert span.lo <= 0.5 ** 9 <= span.hi
+
+    def formula(t, xp):
+        below = 0.5 ** (xp.floor(t) * xp.floor(t)) < 0.5  # its exponent's span: [0, 1e400] below t < 1e200
+        return xp.where(t < 1e200, xp.where(below, 1.0, 2.0), 3.0)
+
+    s = lrkit.function(formula)
+    fast = compile_scalar(s)
+    for t in (0, 0.5, 3, 3.5, 1e100):
+        assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)

@@ -129,9 +129,13 @@ def power(a, b):
         return Span(1.0, 1.0, False, False)  # (1.0 ** NaN is 1.0)
 
     def at(e):
+        try:  # (an int end beyond float range, from int spans: the infinity it lies towards)
+            e = float(e)
+        except OverflowError:
+            e = math.inf if e > 0 else -math.inf
         try:
             return base ** e
-        except OverflowError:
+        except OverflowError:  # (a float power past float range)
             return math.inf
     ends = sorted((at(b.lo), at(b.hi)))
     lo, hi = _widened(*ends)

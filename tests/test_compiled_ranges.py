@@ -213,3 +213,15 @@ def test_a_power_whose_int_exponent_span_ends_beyond_float_range():
     fast = compile_scalar(s)
     for t in (0, 0.5, 3, 3.5, 1e100):
         assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)
+
+
+def test_int_arithmetic_past_2_to_the_53_is_exact_where_the_span_ends_round():
+    """An int step times 3 is an exact int; the float end of its span, 3 * (2 ** 53 + 2) rounded, lies above
+    it: the comparison with a float between them was decided the wrong way."""
+    def formula(t, xp):
+        return xp.where(t >= 9007199254740994.0, xp.where(t * 3 < 27021597764222984.0, 1.0, 2.0), 3.0)
+
+    s = lrkit.function(formula)
+    fast = compile_scalar(s)
+    for t in (9007199254740994, 9007199254740994.0, 9007199254740996, 5):
+        assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)

@@ -104,6 +104,17 @@ def arithmetic(symbol, a, b):
     return EVERYTHING
 
 
+def exact(a):
+    """The span ``a`` of an int ``+ - *`` (exact, where its float ends were rounded): the ends past 2 ** 53,
+    where floats skip ints, one float further out."""
+    lo, hi = a.lo, a.hi
+    if type(lo) is float and abs(lo) > 2.0 ** 53:
+        lo = math.nextafter(lo, -math.inf)
+    if type(hi) is float and abs(hi) > 2.0 ** 53:
+        hi = math.nextafter(hi, math.inf)
+    return Span(lo, hi, a.nan, a.negative_zero)
+
+
 def negated(a):
     return Span(-a.hi, -a.lo, a.nan, a.may_be_positive())
 

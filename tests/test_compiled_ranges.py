@@ -7,6 +7,7 @@ inf and huge steps. Speed is bench/bench_core.py's business (row a')."""
 import math
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given
 from reference import CASES
@@ -225,3 +226,13 @@ def test_int_arithmetic_past_2_to_the_53_is_exact_where_the_span_ends_round():
     fast = compile_scalar(s)
     for t in (9007199254740994, 9007199254740994.0, 9007199254740996, 5):
         assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)
+
+
+def test_a_numpy_scalar_in_a_user_formula_is_not_inlined():
+    """``repr(np.float64(0.5))`` is ``np.float64(0.5)`` on numpy 2 (a NameError in the compiled code), and a
+    numpy scalar has arithmetic of its own: such a formula evaluates plainly."""
+    for s in (lrkit.function(lambda t, xp: xp.minimum(t * np.float64(0.5), 3.0)),
+              lrkit.function(lambda t, xp: xp.minimum(t * 0.5, 3.0) + np.int64(1))):
+        for t in (0, 3, 4.5, 10):
+            assert outcome(s, t) == outcome(lambda x: float(s._f(x, MATH)), t)
+            assert outcome(compile_scalar(s), t) == outcome(lambda x: float(s._f(x, MATH)), t)

@@ -248,7 +248,7 @@ def _code(value):
         return value.name
     if isinstance(value, bool):
         return repr(value)
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if type(value) in (int, float) and math.isfinite(value):  # (a numpy scalar has its own arithmetic and repr)
         return f"({value!r})"
     raise _Untraceable(f"cannot inline {value!r}")
 

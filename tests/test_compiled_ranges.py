@@ -7,6 +7,7 @@ inf and huge steps. Speed is bench/bench_core.py's business (row a')."""
 import math
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given
 from reference import CASES
@@ -180,3 +181,58 @@ def test_a_repeated_pure_operation_is_computed_once():
     specialised = source.split("\n    v", 1)[0]
     assert specialised.count("(2.0) **") == 3 and "/ (1.0)" not in specialised, source
 
+
+
+def test_a_product_may_be_nan_where_a_factor_spans_0_and_the_other_reaches_inf():
+    """``0 * inf`` inside the spans (not at a corner: [-2, 1] * [0, inf]) is NaN: a range without NaN would let
+    a branch's narrowed range decide a clamp that a NaN passes through."""
+    span = _ranges.arithmetic("*", _ranges.Span(-2.0, 1.0, nan=False), _ranges.Span(0.0, math.inf, nan=False))
+    assert span.nan
+
+    def formula(t, xp):
+        zero_at_large_steps = (xp.minimum(t, 2.0) - 2.0) + (1.0 - xp.minimum(t, 1.0))  # in [-2, 1], 0 for t >= 2
+        x = zero_at_large_steps * (t * 1e300)  # 0 * inf = NaN from t = 1e9 on
+        return xp.where(x < 5.0, 0.0, xp.minimum(x, 3.0))
+
+    s = lrkit.function(formula)
+    fast = compile_scalar(s)
+    for t in (0.5, 1.5, 3, 1e10, math.inf):
+        assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)
+
+
+def test_a_power_whose_int_exponent_span_ends_beyond_float_range():
+    """floor/ceil give int spans, and their products can end past float range (``0.5 ** 10 ** 400`` raises
+    OverflowError, as ``2.0 ** 10 ** 400`` does): the end is the infinity it lies towards, 0.5 ** inf = 0.0."""
+    span = _ranges.power(_ranges.of_constant(0.5), _ranges.Span(0, 10 ** 400, nan=False, negative_zero=False))
+    assert span.lo <= 0.5 ** 9 <= span.hi
+
+    def formula(t, xp):
+        below = 0.5 ** (xp.floor(t) * xp.floor(t)) < 0.5  # its exponent's span: [0, 1e400] below t < 1e200
+        return xp.where(t < 1e200, xp.where(below, 1.0, 2.0), 3.0)
+
+    s = lrkit.function(formula)
+    fast = compile_scalar(s)
+    for t in (0, 0.5, 3, 3.5, 1e100):
+        assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)
+
+
+def test_int_arithmetic_past_2_to_the_53_is_exact_where_the_span_ends_round():
+    """An int step times 3 is an exact int; the float end of its span, 3 * (2 ** 53 + 2) rounded, lies above
+    it: the comparison with a float between them was decided the wrong way."""
+    def formula(t, xp):
+        return xp.where(t >= 9007199254740994.0, xp.where(t * 3 < 27021597764222984.0, 1.0, 2.0), 3.0)
+
+    s = lrkit.function(formula)
+    fast = compile_scalar(s)
+    for t in (9007199254740994, 9007199254740994.0, 9007199254740996, 5):
+        assert outcome(fast, t) == outcome(lambda x: float(s._f(x, MATH)), t), (t, fast.source)
+
+
+def test_a_numpy_scalar_in_a_user_formula_is_not_inlined():
+    """``repr(np.float64(0.5))`` is ``np.float64(0.5)`` on numpy 2 (a NameError in the compiled code), and a
+    numpy scalar has arithmetic of its own: such a formula evaluates plainly."""
+    for s in (lrkit.function(lambda t, xp: xp.minimum(t * np.float64(0.5), 3.0)),
+              lrkit.function(lambda t, xp: xp.minimum(t * 0.5, 3.0) + np.int64(1))):
+        for t in (0, 3, 4.5, 10):
+            assert outcome(s, t) == outcome(lambda x: float(s._f(x, MATH)), t)
+            assert outcome(compile_scalar(s), t) == outcome(lambda x: float(s._f(x, MATH)), t)

@@ -186,6 +186,8 @@ class _Tape:
             return {"a": a, "b": b}.get(side), span
         if operation in _ARITHMETIC:
             span = _ranges.arithmetic(operation, sa, sb)
+            if operation != "/" and not (self.is_float(a) or self.is_float(b)):  # (may be ints: computed exactly)
+                span = _ranges.exact(span)
             for x, sx, y, left in ((a, sa, b, True), (b, sb, a, False)):
                 if not self.is_float(x) or sx.nan or type(y) not in (int, float) or not (left or operation in "+*"):
                     continue
@@ -246,7 +248,7 @@ def _code(value):
         return value.name
     if isinstance(value, bool):
         return repr(value)
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if type(value) in (int, float) and math.isfinite(value):  # (a numpy scalar has its own arithmetic and repr)
         return f"({value!r})"
     raise _Untraceable(f"cannot inline {value!r}")
 

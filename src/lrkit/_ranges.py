@@ -68,6 +68,11 @@ def _corners(op, a, b):
     return min(values), max(values)
 
 
+def _zero_times_infinity(a, b):
+    """May ``a`` be 0 where ``b`` is infinite (a NaN product that the corners need not show)?"""
+    return a.lo <= 0.0 <= a.hi and (b.lo == -math.inf or b.hi == math.inf)
+
+
 def _mul(x, y):
     return x * y
 
@@ -89,6 +94,7 @@ def arithmetic(symbol, a, b):
         return Span(a.lo - b.hi, a.hi - b.lo, nan, a.may_be_minus_zero() and b.may_be_positive())
     if symbol == "*":
         ends = _corners(_mul, a, b)
+        nan = nan or _zero_times_infinity(a, b) or _zero_times_infinity(b, a)
         return EVERYTHING if ends is None else Span(ends[0], ends[1], nan, _signs(a, b))
     if symbol == "/":
         if b.lo <= 0.0 <= b.hi:  # a division by zero raises, or the quotient is unbounded
@@ -96,6 +102,17 @@ def arithmetic(symbol, a, b):
         ends = _corners(_div, a, b)
         return EVERYTHING if ends is None else Span(ends[0], ends[1], nan, _signs(a, b))
     return EVERYTHING
+
+
+def exact(a):
+    """The span ``a`` of an int ``+ - *`` (exact, where its float ends were rounded): the ends past 2 ** 53,
+    where floats skip ints, one float further out."""
+    lo, hi = a.lo, a.hi
+    if type(lo) is float and abs(lo) > 2.0 ** 53:
+        lo = math.nextafter(lo, -math.inf)
+    if type(hi) is float and abs(hi) > 2.0 ** 53:
+        hi = math.nextafter(hi, math.inf)
+    return Span(lo, hi, a.nan, a.negative_zero)
 
 
 def negated(a):
@@ -123,9 +140,13 @@ def power(a, b):
         return Span(1.0, 1.0, False, False)  # (1.0 ** NaN is 1.0)
 
     def at(e):
+        try:  # (an int end beyond float range, from int spans: the infinity it lies towards)
+            e = float(e)
+        except OverflowError:
+            e = math.inf if e > 0 else -math.inf
         try:
             return base ** e
-        except OverflowError:
+        except OverflowError:  # (a float power past float range)
             return math.inf
     ends = sorted((at(b.lo), at(b.hi)))
     lo, hi = _widened(*ends)

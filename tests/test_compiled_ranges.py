@@ -23,13 +23,17 @@ ALL = {**{f"reference: {c.id}": c.schedule for c in CASES}, **{f"short curves: {
 
 
 def outcome(fn, t):
-    """``fn(t)`` as something to compare on the bits: ("value", bits) or ("raises", exception type)."""
+    """``fn(t)`` as something to compare on the bits: ("value", sign, value) or ("raises", exception type). A NaN
+    is a NaN whatever its sign bit: where two NaNs of opposite signs meet (``t + -sqrt(t)`` at NaN), which one
+    an addition returns depends on the operand order inside CPython's float code and on the CPU."""
     try:
         value = fn(t)
     except Exception as error:  # (a user function may raise anything at a step outside its contract)
         return "raises", type(error)
     if isinstance(value, float):
-        return "value", math.copysign(1.0, value), value if value == value else "nan"
+        if value != value:
+            return "value", "nan"
+        return "value", math.copysign(1.0, value), value
     return "value", type(value), value
 
 

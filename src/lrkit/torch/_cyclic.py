@@ -426,24 +426,9 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
         """``step()`` moves one epoch on; ``step(epoch)`` jumps to ``epoch`` (a float is fine)."""
         self._step_count += 1  # (torch's CosineAnnealingWarmRestarts.step checks no step order)
         if epoch is None:
-            last = self.last_epoch + 1
-            if last > 0:  # (the usual step: one epoch on, from a cycle this scheduler knows)
-                new = self._epoch + 1
-                groups = self.optimizer.param_groups
-                start = self._cycle_start
-                if len(groups) == self._n_groups and start <= new < start + self.T_i and not self._is_initial:
-                    self._epoch, self.last_epoch = new, last
-                    lr = self._hyperparameters[0]
-                    if lr.advance(groups, new):  # (CHAIN: not chainable, only skips a step whose values stay)
-                        if lr.numbers_only:  # (``_remember``, one call less per step)
-                            self._last_lr = list(lr.last_values)
-                        else:
-                            self._remember(groups)
-                    return
-            else:
-                epoch = 0
-        if epoch is None:
             new, last = self._epoch + 1, self.last_epoch + 1
+            if last <= 0:  # (the first step: epoch 0, as torch)
+                new, last = 0.0, 0
         else:
             if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real):
                 raise LrkitTypeError(f"epoch must be a number, got {epoch!r}")
@@ -455,12 +440,17 @@ class CosineAnnealingWarmRestarts(LRScheduler, torch_lr_scheduler.CosineAnnealin
         groups = self.optimizer.param_groups
         if len(groups) != self._n_groups:
             raise group_count_error(self, len(groups))
-        if not self._cycle_start <= new < self._cycle_start + self.T_i:
+        start = self._cycle_start
+        if not start <= new < start + self.T_i:
             self._locate(new)
         self._epoch, self.last_epoch = new, last
+        lr = self._hyperparameters[0]
         # (not chainable: CHAIN only skips a step whose values did not change)
-        if self._hyperparameters[0].advance(groups, new, CLOSED if self._is_initial else CHAIN):
-            self._remember(groups)
+        if lr.advance(groups, new, CLOSED if self._is_initial else CHAIN):
+            if lr.numbers_only:  # (``_remember``, one call less per step)
+                self._last_lr = list(lr.last_values)
+            else:
+                self._remember(groups)
 
     def _update_lr(self, epoch=None):
         if epoch is None:
